@@ -1,0 +1,72 @@
+"""Every chapter follows CONVENTIONS.md: listed in the toc, seeded first, claims asserted,
+exercises with executed solutions, citations, stored outputs. (nbval checks the outputs themselves.)"""
+
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+CITED = re.compile(r"\{cite(?::[pt])?\}`([^`]+)`")
+
+
+def _cells(path):
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _source(cell):
+    return "".join(cell["source"])
+
+
+def _bib_keys():
+    return set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), flags=re.M))
+
+
+def test_there_are_chapters_and_the_toc_lists_them_in_order():
+    assert CHAPTERS, "no chapters"
+    toc = (ROOT / "_toc.yml").read_text()
+    listed = re.findall(r"file: (chapters/\S+)", toc)
+    assert listed == [f"chapters/{p.stem}" for p in CHAPTERS], "_toc.yml must list every chapter, in file order"
+    assert yaml.safe_load(toc)["root"] == "intro"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_conventions(path):
+    cells = _cells(path)
+    number = int(path.stem.split("_")[0])
+    first_md = next(c for c in cells if c["cell_type"] == "markdown")
+    assert _source(first_md).startswith(f"# {number}. "), "a chapter opens with '# N. Title'"
+    assert "## Overview" in _source(first_md) or any("## Overview" in _source(c) for c in cells[:3])
+
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert "objlib.seed_everything(" in _source(code[0]), "the first code cell seeds everything"
+    assert all(c.get("execution_count") is not None for c in code), "every code cell has stored outputs"
+    assert all(o.get("output_type") != "error" for c in code for o in c.get("outputs", [])), "stored errors"
+    asserts = sum(len(re.findall(r"^\s*assert ", _source(c), flags=re.M)) for c in code)
+    assert asserts >= 5, f"only {asserts} asserts: every checkable claim ends in an assert"
+
+    markdown = "\n".join(_source(c) for c in cells if c["cell_type"] == "markdown")
+    exercises = re.findall(r"```\{exercise\}\n:label: (\S+)", markdown)
+    assert len(exercises) >= 2, "a chapter ends with exercises"
+    for label in exercises:
+        assert re.search(rf"```\{{solution-start\}} {re.escape(label)}\n:class: dropdown", markdown), (
+            f"exercise {label} needs a worked solution that folds away (solution-start ... :class: dropdown)"
+        )
+    assert markdown.count("{solution-start}") == markdown.count("{solution-end}")
+
+    keys = {k.strip() for group in CITED.findall(markdown) for k in group.split(",")}
+    assert keys, "a chapter cites its sources"
+    missing = keys - _bib_keys()
+    assert not missing, f"cited but not in references.bib: {sorted(missing)}"
+
+
+def test_exercise_and_theorem_labels_are_unique_across_the_book():
+    labels = []
+    for path in CHAPTERS:
+        text = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "markdown")
+        labels += re.findall(r"^:label: (\S+)", text, flags=re.M)
+    duplicates = {label for label in labels if labels.count(label) > 1}
+    assert not duplicates, f"labels used twice: {sorted(duplicates)}"
