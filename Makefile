@@ -27,8 +27,10 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP)
 
 # Unit tests and doctests of objlib, and nbval on every chapter (one notebook per worker).
+# One OpenMP thread per worker: two workers of two spinning threads each on two cores stall
+# torch's small kernels badly. The book build below runs the notebooks with the default threads.
 unit: venv
-	$(BIN)/pytest -n $(JOBS) --dist loadscope -m "not browser" --doctest-modules objlib tests $(NBVAL) chapters
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n $(JOBS) --dist loadscope -m "not browser" --doctest-modules objlib tests $(NBVAL) chapters
 
 test: unit
 	$(MAKE) book

@@ -34,7 +34,8 @@ def test_contract_name_exists_and_is_documented(module, name):
     assert ".. math::" in doc or ":math:" in doc, f"{name}: the docstring needs the formula in LaTeX"
     assert ">>>" in doc, f"{name}: the docstring needs a worked example"
     if name not in UNCITED_METRICS:
-        assert re.search(r"\b(1[789]\d\d|20[0-2]\d)\b", doc), f"{name}: the docstring must cite its source (author, year)"
+        cites_a_year = re.search(r"\b(1[789]\d\d|20[0-2]\d)\b", doc)
+        assert cites_a_year, f"{name}: the docstring must cite its source (author, year)"
 
 
 @pytest.mark.parametrize(("module", "name"), [c for c in CASES if c[0] != "metrics" and c[1] not in WITHOUT_REDUCTION])

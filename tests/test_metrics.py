@@ -1,0 +1,365 @@
+"""objlib.metrics against scikit-learn and brute-force loops."""
+
+import math
+
+import numpy as np
+import pytest
+import sklearn.metrics
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import objlib
+from objlib import metrics
+
+F64 = torch.float64
+
+
+# ---------------------------------------------------------------------------------------
+# accuracy
+# ---------------------------------------------------------------------------------------
+
+
+def test_accuracy_binary_matches_count():
+    g = torch.Generator().manual_seed(1)
+    scores = torch.randn(500, generator=g, dtype=F64)
+    labels = torch.where(torch.rand(500, generator=g) < 0.5, 1, -1)
+    expected = np.mean(
+        [
+            (s > 0 and y == 1) or (s < 0 and y == -1)
+            for s, y in zip(scores.tolist(), labels.tolist(), strict=True)
+        ]
+    )
+    assert float(metrics.accuracy(scores, labels)) == pytest.approx(expected, abs=1e-15)
+    # the {0, 1} coding of the same labels gives the same accuracy
+    assert float(metrics.accuracy(scores, (labels + 1) // 2)) == pytest.approx(expected, abs=1e-15)
+    assert float(metrics.accuracy(scores, labels == 1)) == pytest.approx(expected, abs=1e-15)
+
+
+def test_accuracy_zero_score_is_an_error_for_both_classes():
+    assert float(metrics.accuracy([0.0, 0.0], [1, -1])) == 0.0
+
+
+def test_accuracy_multiclass_matches_sklearn():
+    g = torch.Generator().manual_seed(2)
+    scores = torch.randn(300, 5, generator=g, dtype=F64)
+    labels = torch.randint(0, 5, (300,), generator=g)
+    expected = sklearn.metrics.accuracy_score(labels.numpy(), scores.argmax(1).numpy())
+    out = metrics.accuracy(scores, labels)
+    assert out.dtype == F64
+    assert float(out) == pytest.approx(expected, abs=1e-15)
+
+
+def test_accuracy_has_no_grad():
+    scores = torch.randn(10, dtype=F64, requires_grad=True)
+    assert not metrics.accuracy(scores, torch.ones(10)).requires_grad
+
+
+@pytest.mark.parametrize(
+    "scores, labels, match",
+    [
+        ([0.1, 0.2], [1, 2], "labels"),
+        ([0.1, 0.2, 0.3], [1, -1, 0], "labels"),
+        ([0.1, 0.2], [1], "labels"),
+        ([], [], "scores"),
+        ([[0.1, 0.2]], [2], "labels"),
+        ([[[0.1]]], [0], "scores"),
+    ],
+)
+def test_accuracy_refuses(scores, labels, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.accuracy(scores, labels)
+
+
+# ---------------------------------------------------------------------------------------
+# F1
+# ---------------------------------------------------------------------------------------
+
+
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=40))
+def test_f1_matches_sklearn(pairs):
+    pred = np.array([p for p, _ in pairs], dtype=np.int64)
+    true = np.array([t for _, t in pairs], dtype=np.int64)
+    expected = sklearn.metrics.f1_score(true, pred, zero_division=0.0)
+    assert float(metrics.f1_score(pred, true)) == pytest.approx(expected, abs=1e-7)
+    # {-1, +1} coding, mixed codings, bool
+    assert float(metrics.f1_score(2 * pred - 1, 2 * true - 1)) == pytest.approx(expected, abs=1e-7)
+    assert float(metrics.f1_score(2 * pred - 1, true)) == pytest.approx(expected, abs=1e-7)
+    assert float(metrics.f1_score(pred.astype(bool), true.astype(bool))) == pytest.approx(expected, abs=1e-7)
+
+
+def test_f1_float64_and_zero_division():
+    pred = torch.tensor([1.0, 0.0, 1.0], dtype=F64)
+    out = metrics.f1_score(pred, [1, 1, 0])
+    assert out.dtype == F64 and float(out) == pytest.approx(0.5, abs=1e-15)
+    assert float(metrics.f1_score([0, 0], [0, 0])) == 0.0
+    assert float(metrics.f1_score([0, 0], [0, 0], zero_division=1.0)) == 1.0
+    expected = sklearn.metrics.f1_score([0, 0], [0, 0], zero_division=1.0)
+    assert expected == 1.0
+
+
+@pytest.mark.parametrize(
+    "pred, labels, kwargs, match",
+    [
+        ([1, 2], [1, 0], {}, "pred_labels"),
+        ([1, 0], [1, 3], {}, "labels"),
+        ([1, -1, 0], [1, 1, 1], {}, "pred_labels"),
+        ([1, 0], [1], {}, "labels"),
+        ([], [], {}, "pred_labels"),
+        ([1, 0], [1, 0], {"zero_division": 2.0}, "zero_division"),
+    ],
+)
+def test_f1_refuses(pred, labels, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.f1_score(pred, labels, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------
+# average precision
+# ---------------------------------------------------------------------------------------
+
+
+def test_average_precision_matches_sklearn_random():
+    g = torch.Generator().manual_seed(3)
+    for _ in range(20):
+        n = int(torch.randint(2, 60, (1,), generator=g))
+        labels = (torch.rand(n, generator=g) < 0.3).long()
+        labels[0] = 1
+        scores = torch.randn(n, generator=g, dtype=F64)
+        expected = sklearn.metrics.average_precision_score(labels.numpy(), scores.numpy())
+        assert float(metrics.average_precision(scores, labels)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_average_precision_matches_sklearn_with_ties():
+    g = torch.Generator().manual_seed(4)
+    for _ in range(20):
+        n = int(torch.randint(2, 60, (1,), generator=g))
+        labels = (torch.rand(n, generator=g) < 0.4).long()
+        labels[-1] = 1
+        scores = torch.randint(0, 4, (n,), generator=g).to(F64)  # many ties
+        expected = sklearn.metrics.average_precision_score(labels.numpy(), scores.numpy())
+        assert float(metrics.average_precision(scores, labels)) == pytest.approx(expected, abs=1e-12)
+        assert float(metrics.average_precision(scores, 2 * labels - 1)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_average_precision_properties():
+    labels = torch.tensor([0, 1, 0, 1, 1, 0])
+    perfect = labels.to(F64)
+    assert float(metrics.average_precision(perfect, labels)) == 1.0
+    # invariant under a strictly increasing transform of the scores
+    scores = torch.tensor([0.1, 0.7, 0.3, 0.2, 0.9, 0.5], dtype=F64)
+    a = metrics.average_precision(scores, labels)
+    b = metrics.average_precision(torch.exp(3 * scores) - 7, labels)
+    assert float(a) == pytest.approx(float(b), abs=1e-15)
+
+
+def test_average_precision_refuses():
+    with pytest.raises(ValueError, match="labels"):
+        metrics.average_precision([0.1, 0.2], [0, 0])
+    with pytest.raises(ValueError, match="labels"):
+        metrics.average_precision([0.1, 0.2], [0, 2])
+    with pytest.raises(ValueError, match="labels"):
+        metrics.average_precision([0.1, 0.2], [0, 1, 1])
+    with pytest.raises(ValueError, match="scores"):
+        metrics.average_precision([float("nan"), 0.2], [0, 1])
+    with pytest.raises(ValueError, match="scores"):
+        metrics.average_precision([[0.1, 0.2]], [[0, 1]])
+
+
+# ---------------------------------------------------------------------------------------
+# expected calibration error and reliability curve
+# ---------------------------------------------------------------------------------------
+
+
+def ece_reference(probs: np.ndarray, labels: np.ndarray, n_bins: int) -> float:
+    """An explicit loop over right-closed bins (m/M, (m+1)/M], as Guo et al. (2017)."""
+    if probs.ndim == 1:
+        probs = np.stack([1 - probs, probs], axis=1)
+    confidence = probs.max(axis=1)
+    predicted = probs.argmax(axis=1)
+    correct = (predicted == labels).astype(float)
+    edges = np.arange(n_bins + 1) / n_bins
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        in_bin = (confidence > lo) & (confidence <= hi)
+        if in_bin.any():
+            total += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return total
+
+
+@pytest.mark.parametrize("n_bins", [1, 5, 15, 40])
+def test_ece_multiclass_matches_loop(n_bins):
+    g = torch.Generator().manual_seed(5)
+    logits = 3 * torch.randn(400, 4, generator=g, dtype=F64)
+    probs = torch.softmax(logits, dim=1)
+    labels = torch.randint(0, 4, (400,), generator=g)
+    out = metrics.expected_calibration_error(probs, labels, n_bins=n_bins)
+    assert out.dtype == F64
+    assert float(out) == pytest.approx(ece_reference(probs.numpy(), labels.numpy(), n_bins), abs=1e-12)
+
+
+def test_ece_binary_matches_loop_and_two_column_form():
+    g = torch.Generator().manual_seed(6)
+    p = torch.rand(300, generator=g, dtype=F64)
+    labels = (torch.rand(300, generator=g, dtype=F64) < p).long()
+    expected = ece_reference(p.numpy(), labels.numpy(), 10)
+    assert float(metrics.expected_calibration_error(p, labels, n_bins=10)) == pytest.approx(
+        expected, abs=1e-12
+    )
+    two_column = torch.stack([1 - p, p], dim=1)
+    assert float(metrics.expected_calibration_error(two_column, labels, n_bins=10)) == pytest.approx(
+        expected, abs=1e-12
+    )
+    assert float(metrics.expected_calibration_error(p, 2 * labels - 1, n_bins=10)) == pytest.approx(
+        expected, abs=1e-12
+    )
+
+
+def test_ece_bins_are_right_closed():
+    # confidences exactly on the edges 0.6 and 0.8 (n_bins=5) belong to the bin they close
+    probs = torch.tensor([0.6, 0.8, 0.8, 1.0], dtype=F64)
+    labels = torch.tensor([1, 1, 0, 1])
+    curve = metrics.reliability_curve(probs, labels, n_bins=5)
+    assert curve.count.tolist() == [0, 0, 1, 2, 1]
+    expected = ece_reference(probs.numpy(), labels.numpy(), 5)
+    assert float(metrics.expected_calibration_error(probs, labels, n_bins=5)) == pytest.approx(
+        expected, abs=1e-15
+    )
+
+
+def test_ece_zero_for_perfectly_calibrated_bins_and_bounds():
+    # in each bin the accuracy equals the confidence exactly
+    probs = torch.tensor([0.75] * 4 + [1.0] * 3, dtype=F64)
+    labels = torch.tensor([1, 1, 1, 0, 1, 1, 1])
+    assert float(metrics.expected_calibration_error(probs, labels)) == pytest.approx(0.0, abs=1e-15)
+    # always wrong with confidence 1: ECE = 1
+    assert float(metrics.expected_calibration_error([1.0, 0.0], [0, 1])) == 1.0
+
+
+def test_reliability_curve_matches_loop_and_ece():
+    g = torch.Generator().manual_seed(7)
+    probs = torch.softmax(2 * torch.randn(200, 3, generator=g, dtype=F64), dim=1)
+    labels = torch.randint(0, 3, (200,), generator=g)
+    curve = metrics.reliability_curve(probs, labels, n_bins=8)
+    conf, pred = probs.max(1)
+    for m in range(8):
+        in_bin = (conf > m / 8) & (conf <= (m + 1) / 8)
+        assert int(curve.count[m]) == int(in_bin.sum())
+        if in_bin.any():
+            assert float(curve.confidence[m]) == pytest.approx(float(conf[in_bin].mean()), abs=1e-14)
+            assert float(curve.accuracy[m]) == pytest.approx(
+                float((pred == labels)[in_bin].double().mean()), abs=1e-14
+            )
+        else:
+            assert math.isnan(float(curve.confidence[m])) and math.isnan(float(curve.accuracy[m]))
+    keep = curve.count > 0
+    ece = (curve.count[keep].to(F64) / 200 * (curve.accuracy[keep] - curve.confidence[keep]).abs()).sum()
+    assert float(ece) == pytest.approx(
+        float(metrics.expected_calibration_error(probs, labels, n_bins=8)), abs=1e-14
+    )
+
+
+def test_plot_reliability_diagram_draws_lines():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    probs = torch.tensor([0.9, 0.8, 0.3, 0.6], dtype=F64)
+    ax = metrics.plot_reliability_diagram(probs, [1, 1, 0, 0], n_bins=5, label="model")
+    metrics.plot_reliability_diagram(probs, [1, 0, 0, 0], n_bins=5, ax=ax, label="other")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["perfect calibration", "model", "other"]
+    assert ax.get_xlabel() and ax.get_ylabel()
+    plt.close(ax.figure)
+
+
+@pytest.mark.parametrize(
+    "probs, labels, kwargs, match",
+    [
+        ([0.5, 1.5], [0, 1], {}, "probs"),
+        ([[0.5, 0.6]], [0], {}, "probs"),
+        ([[0.5, 0.5]], [2], {}, "labels"),
+        ([0.5, 0.2], [0, 2], {}, "labels"),
+        ([0.5, 0.2], [0], {}, "labels"),
+        ([], [], {}, "probs"),
+        ([0.5, 0.2], [0, 1], {"n_bins": 0}, "n_bins"),
+    ],
+)
+def test_ece_refuses(probs, labels, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.expected_calibration_error(probs, labels, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        metrics.reliability_curve(probs, labels, **kwargs)
+
+
+def test_ece_n_bins_type():
+    with pytest.raises(TypeError, match="n_bins"):
+        metrics.expected_calibration_error([0.5], [1], n_bins=2.5)
+
+
+def test_value_checks_switch_skips_probability_check():
+    with objlib.value_checks(False):
+        metrics.expected_calibration_error([[0.5, 0.6]], [0])
+
+
+# ---------------------------------------------------------------------------------------
+# recall@k
+# ---------------------------------------------------------------------------------------
+
+
+def recall_reference(scores: list[float], relevance: list[float], k: int) -> float:
+    ranked = sorted(range(len(scores)), key=lambda i: -scores[i])  # Python's sort is stable
+    relevant = {i for i, r in enumerate(relevance) if r > 0}
+    if not relevant:
+        return float("nan")
+    return len(relevant & set(ranked[:k])) / len(relevant)
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 10])
+def test_recall_at_k_matches_brute_force(k):
+    g = torch.Generator().manual_seed(8)
+    scores = torch.randint(0, 5, (6, 4, 10), generator=g).to(F64)  # integer scores: many ties
+    relevance = torch.randint(0, 3, (6, 4, 10), generator=g) * (torch.rand(6, 4, 10, generator=g) < 0.4)
+    per_query = metrics.recall_at_k(scores, relevance, k, reduction="none")
+    assert per_query.shape == (6, 4) and per_query.dtype == F64
+    expected = np.array(
+        [
+            [recall_reference(scores[a, b].tolist(), relevance[a, b].tolist(), k) for b in range(4)]
+            for a in range(6)
+        ]
+    )
+    np.testing.assert_allclose(per_query.numpy(), expected, atol=1e-15)
+    assert float(metrics.recall_at_k(scores, relevance, k)) == pytest.approx(np.nanmean(expected), abs=1e-14)
+    assert float(metrics.recall_at_k(scores, relevance, k, reduction="sum")) == pytest.approx(
+        np.nansum(expected), abs=1e-12
+    )
+
+
+def test_recall_at_k_properties():
+    scores = torch.tensor([0.3, 0.9, 0.1, 0.5], dtype=F64)
+    relevance = torch.tensor([1, 0, 1, 0])
+    values = [float(metrics.recall_at_k(scores, relevance, k)) for k in range(1, 5)]
+    assert values == sorted(values) and values[-1] == 1.0  # non-decreasing in k, 1 at k = L
+    assert math.isnan(float(metrics.recall_at_k(scores, torch.zeros(4), 2)))
+
+
+@pytest.mark.parametrize(
+    "scores, relevance, k, match",
+    [
+        ([0.1, 0.2], [1, 0], 0, "k"),
+        ([0.1, 0.2], [1, 0], 3, "k"),
+        ([0.1, 0.2], [1, 0, 1], 1, "relevance"),
+        ([float("nan"), 0.2], [1, 0], 1, "scores"),
+    ],
+)
+def test_recall_at_k_refuses(scores, relevance, k, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.recall_at_k(scores, relevance, k)
+
+
+def test_recall_at_k_refuses_bad_reduction_and_k_type():
+    with pytest.raises(ValueError, match="reduction"):
+        metrics.recall_at_k([0.1, 0.2], [1, 0], 1, reduction="max")
+    with pytest.raises(TypeError, match="k"):
+        metrics.recall_at_k([0.1, 0.2], [1, 0], 1.0)
