@@ -53,6 +53,7 @@ __all__ = [
     "crf_decode",
     "crf_hamming_hinge",
     "structured_hinge",
+    "PAD_TAG",
 ]
 
 #: Value that :func:`crf_decode` writes at padded (masked-off) positions.
