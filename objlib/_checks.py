@@ -239,7 +239,7 @@ def check_class_indices(t: torch.Tensor, num_classes: int, name: str = "target")
 def check_nonnegative(x: torch.Tensor, name: str) -> None:
     """No negative entries (weights, counts, distributions)."""
     if _value_checks_enabled and bool((x < 0).any()):
-        raise ValueError(f"{name} must be non-negative, got a minimum of {float(x.min())}")
+        raise ValueError(f"{name} must be non-negative, got a minimum of {float(x.detach().min())}")
 
 
 def check_finite(x: torch.Tensor, name: str) -> None:
@@ -256,6 +256,7 @@ def check_probability_vectors(p: torch.Tensor, name: str, *, atol: float | None 
     """
     if not _value_checks_enabled:
         return
+    p = p.detach()  # reading values must not touch autograd (float() on a grad tensor warns)
     check_nonnegative(p, name)
     if atol is None:
         base = 1e-8 if p.dtype == torch.float64 else 1e-4
