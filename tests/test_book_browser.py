@@ -29,7 +29,7 @@ HTML = ROOT / "_build" / "html"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 # Pages Sphinx makes that are not chapters of the book.
-GENERATED = {"genindex.html", "search.html", "py-modindex.html"}
+GENERATED = {"genindex.html", "search.html", "py-modindex.html", "prf-prf.html"}  # prf-prf: sphinx-proof index
 
 
 def _require_browser():
