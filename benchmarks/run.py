@@ -37,14 +37,14 @@ def main(argv: list[str]) -> int:
         return 1
     threads = torch.get_num_threads()
     print(f"torch {torch.__version__}, {threads} thread(s); ratio = objlib / peer, median of interleaved rounds")
-    print(f"{"case":<58} {'peer':<34} {'objlib ms':>10} {'peer ms':>10} {'ratio':>7} {'target':>7}")
+    print(f"{'case':<58} {'peer':<34} {'objlib ms':>10} {'peer ms':>10} {'ratio':>7} {'target':>7}")
     missed = []
     for case in cases:
         r = run_case(case)
         target = "" if r["target"] is None else f"<={r['target']:.2f}"
         flag = "" if r["ok"] else "  MISS"
         times = f"{r['ours_ms']:>10.3f} {r['peer_ms']:>10.3f} {r['ratio']:>7.2f}"
-        print(f"{r["name"]:<58} {r['peer']:<34} {times} {target:>7}{flag}", flush=True)
+        print(f"{r['name']:<58} {r['peer']:<34} {times} {target:>7}{flag}", flush=True)
         if not r["ok"]:
             missed.append(r["name"])
     if missed:
