@@ -202,6 +202,22 @@ def check_scalar(
     return value
 
 
+def check_int(value, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """Check a count or size (``n``, ``k``, ``n_bins``) is an integer in ``[low, high]``; return it.
+
+    A one-element integer tensor is accepted; floats and booleans are refused with ``TypeError``.
+    """
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        interval = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+        raise ValueError(f"{name} must lie in {interval}, got {value}")
+    return value
+
+
 # ---------------------------------------------------------------------------------------
 # value checks (switchable)
 # ---------------------------------------------------------------------------------------

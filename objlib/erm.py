@@ -31,6 +31,7 @@ import torch
 from ._checks import (
     as_float_tensor,
     as_tensor,
+    check_int,
     check_ndim,
     check_nonempty,
     check_scalar,
@@ -116,16 +117,6 @@ def empirical_risk(loss_fn: Callable, predictions, targets) -> torch.Tensor:
     return losses.mean()
 
 
-def _check_count(value, name: str, *, low: int) -> int:
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be at least {low}, got {value}")
-    return value
-
-
 def vc_generalization_bound(n: int, vc_dim: int, delta: float) -> float:
     r"""Uniform deviation between true and empirical 0/1 risk for a class of VC dimension d.
 
@@ -156,8 +147,8 @@ def vc_generalization_bound(n: int, vc_dim: int, delta: float) -> float:
     >>> round(vc_generalization_bound(1000, 3, 0.05), 4)
     0.4638
     """
-    n = _check_count(n, "n", low=1)
-    vc_dim = _check_count(vc_dim, "vc_dim", low=0)
+    n = check_int(n, "n", low=1)
+    vc_dim = check_int(vc_dim, "vc_dim", low=0)
     delta = check_scalar(delta, "delta", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     if 2 * n < vc_dim:
         raise ValueError(f"n must be at least vc_dim / 2 = {vc_dim / 2} for this form of the bound, got {n}")
@@ -184,8 +175,8 @@ def sauer_shelah_bound(n: int, vc_dim: int) -> int:
     >>> sauer_shelah_bound(10, 3)  # 1 + 10 + 45 + 120
     176
     """
-    n = _check_count(n, "n", low=0)
-    vc_dim = _check_count(vc_dim, "vc_dim", low=0)
+    n = check_int(n, "n", low=0)
+    vc_dim = check_int(vc_dim, "vc_dim", low=0)
     return sum(math.comb(n, i) for i in range(min(vc_dim, n) + 1))
 
 
@@ -195,7 +186,7 @@ def threshold_growth(n: int) -> int:
     >>> threshold_growth(4)
     5
     """
-    return _check_count(n, "n", low=0) + 1
+    return check_int(n, "n", low=0) + 1
 
 
 def interval_growth(n: int) -> int:
@@ -204,7 +195,7 @@ def interval_growth(n: int) -> int:
     >>> interval_growth(4)
     11
     """
-    n = _check_count(n, "n", low=0)
+    n = check_int(n, "n", low=0)
     return n * (n + 1) // 2 + 1
 
 
@@ -221,7 +212,7 @@ def halfplane_growth(n: int) -> int:
     >>> [halfplane_growth(n) for n in range(1, 6)]
     [2, 4, 8, 14, 22]
     """
-    n = _check_count(n, "n", low=0)
+    n = check_int(n, "n", low=0)
     return 1 if n == 0 else n * n - n + 2
 
 
@@ -577,7 +568,7 @@ class GaussianMixture2:
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw n i.i.d. pairs: ``x`` (n, d) float64 and ``y`` (n,) int64 in {-1, +1}."""
-        n = _check_count(n, "n", low=0)
+        n = check_int(n, "n", low=0)
         positive = torch.rand(n, generator=generator, dtype=torch.float64) < self.prior_pos
         noise = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
         x = torch.where(positive[:, None], self.mean_pos, self.mean_neg) + self.std * noise
@@ -677,7 +668,7 @@ class GaussianMixture2:
         """
         if self.dim != 1:
             raise ValueError(f"risk integrates over x in one dimension; this mixture has d = {self.dim}")
-        n_cells = _check_count(n_cells, "n_cells", low=1)
+        n_cells = check_int(n_cells, "n_cells", low=1)
         lo = float(torch.minimum(self.mean_pos, self.mean_neg)) - 12 * self.std
         hi = float(torch.maximum(self.mean_pos, self.mean_neg)) + 12 * self.std
         edges = torch.linspace(lo, hi, n_cells + 1, dtype=torch.float64)

@@ -24,6 +24,7 @@ from ._checks import (
     as_tensor,
     check_class_indices,
     check_finite,
+    check_int,
     check_ndim,
     check_nonempty,
     check_probability_vectors,
@@ -76,14 +77,6 @@ def _float_dtype(*tensors: torch.Tensor) -> torch.dtype:
         if t.is_floating_point():
             return t.dtype
     return torch.get_default_dtype()
-
-
-def _check_n_bins(n_bins) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int):
-        raise TypeError(f"n_bins must be an int, got {type(n_bins).__name__}")
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be at least 1, got {n_bins}")
-    return n_bins
 
 
 def _predictions_and_labels(x, labels, name: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -285,7 +278,7 @@ def expected_calibration_error(probs, labels, *, n_bins: int = 15) -> torch.Tens
     >>> round(float(expected_calibration_error([0.9, 0.8, 0.3, 0.6], [1, 1, 0, 0], n_bins=5)), 6)
     0.3
     """
-    n_bins = _check_n_bins(n_bins)
+    n_bins = check_int(n_bins, "n_bins", low=1)
     confidence, correct = _top_label(probs, labels)
     bins = _bin_index(confidence, n_bins)
     gap = confidence.new_zeros(n_bins).index_add_(0, bins, correct.to(confidence.dtype) - confidence)
@@ -320,7 +313,7 @@ def reliability_curve(probs, labels, *, n_bins: int = 15) -> ReliabilityCurve:
     >>> curve.count.tolist(), [round(v, 3) for v in curve.accuracy.tolist()]
     ([0, 4], [nan, 0.75])
     """
-    n_bins = _check_n_bins(n_bins)
+    n_bins = check_int(n_bins, "n_bins", low=1)
     confidence, correct = _top_label(probs, labels)
     bins = _bin_index(confidence, n_bins)
     count = torch.bincount(bins, minlength=n_bins)
@@ -408,10 +401,7 @@ def recall_at_k(scores, relevance, k: int, *, reduction: str = "mean") -> torch.
         )
     check_nonempty(scores, "scores")
     n_items = scores.shape[-1]
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"k must be an int, got {type(k).__name__}")
-    if not 1 <= k <= n_items:
-        raise ValueError(f"k must lie in [1, {n_items}] (the number of items per query), got {k}")
+    k = check_int(k, "k", low=1, high=n_items)  # at most the number of items per query
     check_finite(scores, "scores")
     relevant = relevance > 0
     order = torch.sort(scores, dim=-1, descending=True, stable=True).indices

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from ._checks import (
     as_float_tensor,
+    check_int,
     check_nonempty,
     check_nonnegative,
     check_reduction,
@@ -53,12 +54,7 @@ def _scores_and_relevance(scores, relevance) -> tuple[torch.Tensor, torch.Tensor
 
 def _check_k(k) -> int | None:
     """``k`` is ``None`` (the whole list) or a positive integer."""
-    if k is None:
-        return None
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"k must be a positive int or None, got {type(k).__name__}")
-    check_scalar(k, "k", low=1)
-    return k
+    return None if k is None else check_int(k, "k", low=1)
 
 
 def _gain(relevance: torch.Tensor, gain: str) -> torch.Tensor:

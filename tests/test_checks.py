@@ -144,7 +144,6 @@ def test_value_checks_switch_off_and_restore():
 
 
 def test_value_checks_env_switch(monkeypatch):
-    import importlib
     import subprocess
     import sys
 
@@ -152,7 +151,6 @@ def test_value_checks_env_switch(monkeypatch):
     env = {"OBJLIB_VALUE_CHECKS": "0", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-    importlib.invalidate_caches()
 
 
 def test_plotting_style_applies_palette():
@@ -161,3 +159,16 @@ def test_plotting_style_applies_palette():
     objlib.plotting.use_book_style()
     assert mpl.rcParams["axes.prop_cycle"].by_key()["color"][0] == objlib.plotting.PALETTE[0]
     assert objlib.plotting.book_color(len(objlib.plotting.PALETTE)) == objlib.plotting.PALETTE[0]
+
+
+def test_integer_counts():
+    assert C.check_int(3, "k", low=1) == 3
+    assert C.check_int(torch.tensor(4), "n", low=0) == 4
+    with pytest.raises(TypeError, match="n_bins must be an int"):
+        C.check_int(2.0, "n_bins", low=1)
+    with pytest.raises(TypeError, match="k must be an int"):
+        C.check_int(True, "k", low=1)
+    with pytest.raises(ValueError, match=r"k must lie in \[1, 5\], got 6"):
+        C.check_int(6, "k", low=1, high=5)
+    with pytest.raises(ValueError, match=r"n must lie in \[0, inf\], got -1"):
+        C.check_int(-1, "n", low=0)
