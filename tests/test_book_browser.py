@@ -8,6 +8,7 @@ Outside CI, a missing Chromium skips this module with a message saying how to in
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -73,8 +74,8 @@ def _parse(path: pathlib.Path) -> _PageParser:
     return parser
 
 
-def _pages() -> list[pathlib.Path]:
-    return sorted(p for p in HTML.rglob("*.html") if not p.relative_to(HTML).parts[0].startswith("_"))
+def _pages(root: pathlib.Path = HTML) -> list[pathlib.Path]:
+    return sorted(p for p in root.rglob("*.html") if not p.relative_to(root).parts[0].startswith("_"))
 
 
 def _toc_files() -> list[str]:
@@ -121,9 +122,10 @@ def test_every_chapter_is_in_the_toc_and_every_toc_entry_is_built(book):
             assert rel in nav, f"{rel} is built but not linked from the table of contents"
 
 
-def test_internal_links_anchors_and_images_resolve(book):
+def _static_problems(root: pathlib.Path) -> list[str]:
+    """Broken internal links, anchors and images, and images loaded from the network."""
     problems = []
-    for page in _pages():
+    for page in _pages(root):
         parsed = _parse(page)
         for href in parsed.links:
             url = urllib.parse.urlparse(href)
@@ -144,6 +146,11 @@ def test_internal_links_anchors_and_images_resolve(book):
                 problems.append(f"{page.name}: image {src} is loaded from the network")
             elif not (page.parent / urllib.parse.unquote(url.path)).exists():
                 problems.append(f"{page.name}: image {src} -> missing file")
+    return problems
+
+
+def test_internal_links_anchors_and_images_resolve(book):
+    problems = _static_problems(book)
     assert not problems, "\n".join(problems)
 
 
@@ -152,14 +159,23 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server(book):
-    handler = functools.partial(_QuietHandler, directory=str(book))
+@contextlib.contextmanager
+def _serve(directory: pathlib.Path):
+    """Serve ``directory`` on a free loopback port for the duration of the block."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
     with socketserver.TCPServer(("127.0.0.1", 0), handler) as httpd:
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-        httpd.shutdown()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        finally:
+            httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(book):
+    with _serve(book) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -200,12 +216,11 @@ MathJax.startup.promise.then(() => done('ok'), (e) => done('error: ' + e));
 """
 
 
-def test_every_page_renders_math_and_images_offline(book, server, driver):
+def _browser_problems(driver, server: str, root: pathlib.Path) -> list[str]:
+    """Open every page: math typeset by MathJax without TeX errors, images loaded, no console errors."""
     problems = []
-    pages = _pages()
-    assert len(pages) >= 3
-    for page in pages:
-        rel = page.relative_to(book).as_posix()
+    for page in _pages(root):
+        rel = page.relative_to(root).as_posix()
         driver.get(f"{server}/{rel}")
         has_math = _parse(page).has_math
         state = driver.execute_async_script(WAIT_FOR_MATHJAX)
@@ -224,4 +239,40 @@ def test_every_page_renders_math_and_images_offline(book, server, driver):
         for entry in driver.get_log("browser"):
             if entry["level"] == "SEVERE":
                 problems.append(f"{rel}: console error: {entry['message'][:200]}")
+    return problems
+
+
+def test_every_page_renders_math_and_images_offline(book, server, driver):
+    assert len(_pages(book)) >= 3
+    problems = _browser_problems(driver, server, book)
     assert not problems, "\n".join(problems)
+
+
+# The checks above must be able to fail: run them on a small site broken on purpose.
+BROKEN_PAGE = """<!DOCTYPE html><html><head><title>broken</title></head><body>
+<p id="here">Raw TeX that nothing typesets: <span class="math">\\(x^2\\)</span></p>
+<a href="missing.html">a missing page</a> <a href="#nowhere">a missing anchor</a>
+<a href="#here">a good anchor</a> <img src="missing.png" alt="a missing image">
+</body></html>"""
+
+
+@pytest.fixture
+def broken_site(tmp_path):
+    (tmp_path / "page.html").write_text(BROKEN_PAGE, encoding="utf-8")
+    return tmp_path
+
+
+def test_static_checks_catch_broken_links_anchors_and_images(broken_site):
+    problems = "\n".join(_static_problems(broken_site))
+    assert "link missing.html -> missing file" in problems
+    assert "missing anchor #nowhere" in problems
+    assert "#here" not in problems
+    assert "image missing.png -> missing file" in problems
+
+
+def test_browser_checks_catch_untypeset_math_and_missing_images(broken_site, driver):
+    with _serve(broken_site) as url:
+        problems = "\n".join(_browser_problems(driver, url, broken_site))
+    assert "MathJax did not start (no-mathjax)" in problems
+    assert "page has math but no typeset math" in problems
+    assert "image did not load" in problems
