@@ -102,24 +102,16 @@ CASES = [
         target=1.2,
         backward=False,
     ),
+] + [
     Case(
-        name=f"divergences.sinkhorn 400x400 f64 {SINKHORN_ITERS} it",
-        make_inputs=_sinkhorn_inputs(torch.float64),
+        name=f"divergences.sinkhorn 400x400 {label} {SINKHORN_ITERS} it",
+        make_inputs=_sinkhorn_inputs(dtype),
         ours=_objlib_sinkhorn,
         peer=_pot_sinkhorn_log,
         peer_name="ot.sinkhorn(sinkhorn_log, torch)",
         target=0.5,
         backward=False,
         rounds=11,
-    ),
-    Case(
-        name=f"divergences.sinkhorn 400x400 f32 {SINKHORN_ITERS} it",
-        make_inputs=_sinkhorn_inputs(torch.float32),
-        ours=_objlib_sinkhorn,
-        peer=_pot_sinkhorn_log,
-        peer_name="ot.sinkhorn(sinkhorn_log, torch)",
-        target=0.5,
-        backward=False,
-        rounds=11,
-    ),
+    )
+    for label, dtype in (("f64", torch.float64), ("f32", torch.float32))
 ]
