@@ -21,6 +21,11 @@ def _source(cell):
     return "".join(cell["source"])
 
 
+def _markdown(path):
+    """A chapter's prose: its markdown cells, joined."""
+    return "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "markdown")
+
+
 def _bib_keys():
     return set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), flags=re.M))
 
@@ -47,7 +52,7 @@ def test_chapter_conventions(path):
     asserts = sum(len(re.findall(r"^\s*assert ", _source(c), flags=re.M)) for c in code)
     assert asserts >= 5, f"only {asserts} asserts: every checkable claim ends in an assert"
 
-    markdown = "\n".join(_source(c) for c in cells if c["cell_type"] == "markdown")
+    markdown = _markdown(path)
     exercises = re.findall(r"```\{exercise\}\n:label: (\S+)", markdown)
     assert len(exercises) >= 2, "a chapter ends with exercises"
     for label in exercises:
@@ -73,7 +78,7 @@ def test_chapters_are_numbered_by_the_toc():
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_numbered_things_are_referenced_by_label(path):
     """A hand-typed 'Exercise 3' or 'Theorem 2' goes wrong when numbering changes: use {numref}/{prf:ref}."""
-    markdown = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "markdown")
+    markdown = _markdown(path)
     typed = re.findall(r"\b(?:Exercise|Theorem|Definition|Lemma|Figure|Fig\.) \d", markdown)
     assert not typed, f"hand-typed numbers: {typed}"
     for number, target in re.findall(r"\[Chapter (\d+)\]\(([^)]+)\)", markdown):
@@ -85,7 +90,6 @@ def test_numbered_things_are_referenced_by_label(path):
 def test_exercise_and_theorem_labels_are_unique_across_the_book():
     labels = []
     for path in CHAPTERS:
-        text = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "markdown")
-        labels += re.findall(r"^:label: (\S+)", text, flags=re.M)
+        labels += re.findall(r"^:label: (\S+)", _markdown(path), flags=re.M)
     duplicates = {label for label in labels if labels.count(label) > 1}
     assert not duplicates, f"labels used twice: {sorted(duplicates)}"
