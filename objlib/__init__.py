@@ -9,6 +9,14 @@ Modules mirror the book's chapters::
     objlib.divergences      chapter 5   kl, js, wasserstein_1d, sinkhorn, gaussian_kl
     objlib.ranking          chapter 6   pairwise_hinge, ranknet, lambdarank, listnet, ndcg
     objlib.structured       chapter 6   linear-chain CRF, structured hinge
+    objlib.self_supervised  chapter 7   masked/next-token losses, info_nce, nt_xent, clip_loss
+    objlib.generative       chapter 8   negative_elbo, flow_nll, GAN/WGAN losses, DDPM
+    objlib.rl               chapter 9   discounted_returns, gae, REINFORCE, actor-critic, PPO
+    objlib.preference       chapter 10  sequence_log_probs, Bradley-Terry, DPO, IPO, KTO
+    objlib.multitask        chapter 11  weighted_sum, uncertainty weighting, GradNorm, PCGrad, Pareto
+    objlib.meta             chapter 13  MAML inner and outer steps, sinusoid tasks
+    objlib.optim            chapter 13  Lion
+    objlib.envs             chapters 9, 12  small Gymnasium environments (needs objlib[rl])
 
 Every function takes tensors (NumPy arrays and sequences are converted), follows
 ``torch.nn.functional``'s ``(input, target)`` order and ``reduction`` keyword, and refuses
@@ -36,6 +44,14 @@ _SUBMODULES = (
     "divergences",
     "ranking",
     "structured",
+    "self_supervised",
+    "generative",
+    "rl",
+    "preference",
+    "multitask",
+    "meta",
+    "optim",
+    "envs",
     "plotting",
 )
 
