@@ -2,10 +2,14 @@
 
 * ``kl``: forward + backward against ``F.kl_div(q.log(), p, reduction="batchmean")``, the
   distillation setting (``p`` a fixed teacher, ``q`` the student's softmax, which gets the
-  gradient), 4096 x 1000 float32.
+  gradient), 4096 x 1000 float32; and the logits form ``kl(p, z, q_form="logits")`` with value
+  checks off against ``F.kl_div(F.log_softmax(z, -1), p, reduction="batchmean")``.
 * ``wasserstein_1d``: forward only against ``scipy.stats.wasserstein_distance`` (NumPy, not
   differentiable) on 2e5 float64 samples: equal sizes with uniform weights (the sorted-samples
-  formula), and unequal sizes with weights (the general quantile-function merge).
+  formula), and unequal sizes with weights (the general quantile-function merge). scipy runs
+  on one thread; ``run.py`` times these at one thread and at the default count.
+* ``sliced_wasserstein``: 2000 x 3 against 1500 x 3 points, 100 directions, forward only,
+  against ``ot.sliced_wasserstein_distance`` given the same directions.
 * ``sinkhorn``: forward only, 400 x 400, against POT's log-domain solver
   ``ot.sinkhorn(a, b, M, reg=eps, method="sinkhorn_log", numItermax=n, stopThr=0)`` given the
   *same torch tensors*, so POT runs on its torch backend (the same kernels as objlib; the fair
@@ -24,7 +28,8 @@ import torch
 import torch.nn.functional as F
 from harness import Case
 
-from objlib.divergences import kl, sinkhorn, wasserstein_1d
+import objlib
+from objlib.divergences import kl, sinkhorn, sliced_wasserstein, wasserstein_1d
 
 # stopThr=0 makes POT warn "Sinkhorn did not converge" on every call.
 warnings.filterwarnings("ignore", message="Sinkhorn did not converge")
@@ -38,6 +43,26 @@ def _kl_inputs():
     p = torch.softmax(torch.randn(4096, 1000, generator=g), dim=-1)
     q = torch.softmax(torch.randn(4096, 1000, generator=g), dim=-1).requires_grad_()
     return p, q
+
+
+def _kl_logits_inputs():
+    g = torch.Generator().manual_seed(0)
+    p = torch.softmax(torch.randn(4096, 1000, generator=g), dim=-1)
+    z = torch.randn(4096, 1000, generator=g).requires_grad_()
+    return p, z
+
+
+def _kl_logits_checks_off(p, z):
+    with objlib.value_checks(False):
+        return kl(p, z, q_form="logits")
+
+
+def _sliced_inputs():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(2000, 3)), rng.normal(1.0, 2.0, size=(1500, 3))
+    directions = rng.normal(size=(100, 3))
+    unit = directions / np.linalg.norm(directions, axis=1, keepdims=True)
+    return (x, y, unit.T), tuple(torch.from_numpy(a) for a in (x, y, directions))
 
 
 def _w1d_equal_inputs():
@@ -83,6 +108,25 @@ CASES = [
         peer=lambda p, q: F.kl_div(q.log(), p, reduction="batchmean"),
         peer_name="F.kl_div(batchmean)",
         target=1.2,
+    ),
+    Case(
+        name="divergences.kl logits 4096x1000 f32 fwd+bwd, checks off",
+        make_inputs=_kl_logits_inputs,
+        ours=_kl_logits_checks_off,
+        peer=lambda p, z: F.kl_div(F.log_softmax(z, -1), p, reduction="batchmean"),
+        peer_name="F.kl_div(log_softmax, batchmean)",
+        target=1.2,
+    ),
+    Case(
+        name="divergences.sliced_wasserstein 2000/1500 x 3, 100 dirs",
+        make_inputs=_sliced_inputs,
+        ours=lambda numpy_args, torch_args: sliced_wasserstein(torch_args[0], torch_args[1], directions=torch_args[2]),
+        peer=lambda numpy_args, torch_args: ot.sliced_wasserstein_distance(
+            numpy_args[0], numpy_args[1], projections=numpy_args[2]
+        ),
+        peer_name="ot.sliced_wasserstein_distance",
+        target=1.2,
+        backward=False,
     ),
     Case(
         name="divergences.wasserstein_1d 2e5 equal",

@@ -5,6 +5,11 @@ Each case times ``ours`` and ``peer`` on the same inputs, alternating A B A B ..
 process, so that drift in the machine's speed (turbo, other load) hits both alike. The
 figure of merit is the median of the per-round ratios ours / peer: below 1 means objlib is
 faster. A case may carry a target ratio; ``run.py`` reports a miss and exits non-zero.
+
+``run_case`` can pin torch's intra-op thread count for the case (``threads=1``), restoring it
+after: ``run.py`` times every case at one thread and at the default count, because torch's
+parallel kernels and the single-threaded peers (NumPy, scipy) react differently to a second
+core that another process keeps busy.
 """
 
 from __future__ import annotations
@@ -48,8 +53,21 @@ def _call(fn: Callable, inputs: Sequence, backward: bool) -> float:
     return time.perf_counter() - start
 
 
-def run_case(case: Case, warmup: int = 3) -> dict:
-    """Time one case; return medians in milliseconds and the median ratio."""
+def run_case(case: Case, warmup: int = 3, threads: int | None = None) -> dict:
+    """Time one case; return medians in milliseconds and the median ratio.
+
+    ``threads`` sets ``torch.set_num_threads`` for the case (``None``: leave it as it is).
+    """
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _timed(case, warmup) | {"threads": torch.get_num_threads()}
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _timed(case: Case, warmup: int) -> dict:
     inputs = case.make_inputs()
     for _ in range(warmup):
         _call(case.ours, inputs, case.backward)

@@ -32,7 +32,7 @@ import random
 import numpy as np
 import torch
 
-from ._checks import set_value_checks, value_checks, value_checks_enabled
+from ._checks import ConvergenceWarning, set_value_checks, value_checks, value_checks_enabled
 
 __version__ = "0.1.0"
 
@@ -57,6 +57,7 @@ _SUBMODULES = (
 
 __all__ = [
     "__version__",
+    "ConvergenceWarning",
     "seed_everything",
     "set_value_checks",
     "value_checks",

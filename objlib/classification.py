@@ -23,6 +23,7 @@ from torch.autograd.function import once_differentiable
 
 from . import _checks
 from ._checks import (
+    TensorLike,
     as_float_tensor,
     as_index_tensor,
     check_class_indices,
@@ -34,12 +35,15 @@ from ._checks import (
     check_same_shape,
     check_scalar,
     check_sign_labels,
+    promote_floats,
+    raise_on_nan,
     reduce,
 )
 
 __all__ = [
     "zero_one",
     "hinge",
+    "multiclass_hinge",
     "squared_hinge",
     "logistic",
     "exponential",
@@ -54,7 +58,9 @@ __all__ = [
 # ---------------------------------------------------------------------------------------
 
 
-def _scores_labels(scores, labels, reduction: str, *, names=("scores", "labels")):
+def _scores_labels(
+    scores: TensorLike, labels: TensorLike, reduction: str, *, names: tuple[str, str] = ("scores", "labels")
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Float scores and +-1 labels of one shape and dtype, checked."""
     check_reduction(reduction)
     scores = as_float_tensor(scores, names[0])
@@ -62,8 +68,7 @@ def _scores_labels(scores, labels, reduction: str, *, names=("scores", "labels")
     check_same_shape(scores, labels, *names)
     check_nonempty(scores, names[0])
     check_sign_labels(labels, names[1])
-    if labels.dtype != scores.dtype:
-        labels = labels.to(scores.dtype)
+    scores, labels = promote_floats(scores, labels.detach())
     return scores, labels
 
 
@@ -85,7 +90,7 @@ def _check_binary_targets(t: torch.Tensor, name: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def zero_one(scores, labels, *, reduction: str = "mean") -> torch.Tensor:
+def zero_one(scores: TensorLike, labels: TensorLike, *, reduction: str = "mean") -> torch.Tensor:
     r"""The 0/1 loss: the error rate of a classifier's decisions.
 
     Binary, ``scores`` of shape (N,) and ``labels`` in :math:`\{-1, +1\}`:
@@ -117,11 +122,14 @@ def zero_one(scores, labels, *, reduction: str = "mean") -> torch.Tensor:
     scores = as_float_tensor(scores, "scores")
     check_ndim(scores, "scores", (1, 2))
     check_nonempty(scores, "scores")
+    scores = scores.detach()
     if scores.dim() == 1:
-        labels = as_float_tensor(labels, "labels", like=scores)
+        labels = as_float_tensor(labels, "labels", like=scores).detach()
         check_same_shape(scores, labels, "scores", "labels")
         check_sign_labels(labels, "labels")
-        wrong = labels * scores.detach() <= 0
+        margin = labels * scores  # float64 labels promote float32 scores, as torch does
+        # a NaN score is neither right nor wrong: it stays NaN (the comparison would say "right")
+        errors = torch.where(torch.isnan(margin), margin, (margin <= 0).to(scores.dtype))
     else:
         labels = as_index_tensor(labels, "labels")
         if labels.shape != scores.shape[:1]:
@@ -130,11 +138,12 @@ def zero_one(scores, labels, *, reduction: str = "mean") -> torch.Tensor:
                 f"{tuple(scores.shape)}, got {tuple(labels.shape)}"
             )
         check_class_indices(labels, scores.shape[1], "labels")
-        wrong = scores.detach().argmax(dim=1) != labels.to(scores.device)
-    return reduce(wrong.to(scores.dtype), reduction)
+        errors = (scores.argmax(dim=1) != labels.to(scores.device)).to(scores.dtype)
+        errors = torch.where(torch.isnan(scores).any(dim=1), torch.nan, errors)  # argmax would pick the NaN
+    return raise_on_nan(reduce(errors, reduction), scores=scores)
 
 
-def hinge(scores, labels, *, margin: float = 1.0, reduction: str = "mean") -> torch.Tensor:
+def hinge(scores: TensorLike, labels: TensorLike, *, margin: float = 1.0, reduction: str = "mean") -> torch.Tensor:
     r"""Hinge loss, the convex surrogate of the support vector machine.
 
     .. math::
@@ -158,10 +167,12 @@ def hinge(scores, labels, *, margin: float = 1.0, reduction: str = "mean") -> to
     """
     margin = check_scalar(margin, "margin", low=0.0)
     scores, labels = _scores_labels(scores, labels, reduction)
-    return reduce(F.relu(margin - labels * scores), reduction)
+    return raise_on_nan(reduce(F.relu(margin - labels * scores), reduction), scores=scores)
 
 
-def squared_hinge(scores, labels, *, margin: float = 1.0, reduction: str = "mean") -> torch.Tensor:
+def squared_hinge(
+    scores: TensorLike, labels: TensorLike, *, margin: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
     r"""Squared hinge loss: the hinge squared, differentiable at the margin.
 
     .. math::
@@ -183,10 +194,62 @@ def squared_hinge(scores, labels, *, margin: float = 1.0, reduction: str = "mean
     """
     margin = check_scalar(margin, "margin", low=0.0)
     scores, labels = _scores_labels(scores, labels, reduction)
-    return reduce(F.relu(margin - labels * scores).square(), reduction)
+    return raise_on_nan(reduce(F.relu(margin - labels * scores).square(), reduction), scores=scores)
 
 
-def logistic(scores, labels, *, reduction: str = "mean") -> torch.Tensor:
+def multiclass_hinge(
+    scores: TensorLike, labels: TensorLike, *, margin: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
+    r"""Multiclass hinge loss of Crammer and Singer: the true class must beat every other by a margin.
+
+    .. math::
+
+        \ell(s, y) = \max\bigl(0,\ m + \max_{k \ne y} s_k - s_y\bigr)
+        = \max_{k} \bigl(s_k + m\,\mathbb 1[k \ne y]\bigr) - s_y
+
+    It is zero once the score of the true class exceeds every other score by the margin
+    :math:`m`, and, for :math:`m = 1`, it upper-bounds the multiclass 0/1 loss
+    (:func:`zero_one`). Only the strongest rival class gets a gradient (the others are not
+    involved); ties among the rivals share it. With two classes and scores
+    :math:`(-s/2, s/2)` it is the binary :func:`hinge` of the margin :math:`y s`, with
+    :math:`y = \pm 1` (Crammer and Singer 2001).
+
+    Args:
+        scores: real scores of shape (N, C), C >= 2 classes.
+        labels: (N,) integer class indices in :math:`[0, C)`.
+        margin: the margin :math:`m \ge 0`.
+        reduction: ``"mean"`` | ``"sum"`` | ``"none"`` over the N examples.
+
+    Agrees with ``sklearn.metrics.hinge_loss(labels, scores, labels=range(C))``, the mean over
+    examples (scikit-learn's multiclass hinge is this Crammer-Singer form).
+
+    >>> float(multiclass_hinge([[2.0, 1.5, -1.0], [0.0, 1.0, 0.5]], [0, 0]))  # (0.5 + 2) / 2
+    1.25
+    """
+    check_reduction(reduction)
+    margin = check_scalar(margin, "margin", low=0.0)
+    scores = as_float_tensor(scores, "scores")
+    check_ndim(scores, "scores", 2)
+    check_nonempty(scores, "scores")
+    if scores.shape[1] < 2:
+        raise ValueError(f"scores must hold at least 2 classes along axis 1, got shape {tuple(scores.shape)}")
+    labels = as_index_tensor(labels, "labels")
+    if labels.shape != scores.shape[:1]:
+        raise ValueError(
+            f"labels must have shape (N,) = {tuple(scores.shape[:1])} for scores of shape "
+            f"{tuple(scores.shape)}, got {tuple(labels.shape)}"
+        )
+    if labels.device != scores.device:
+        raise ValueError(f"labels is on {labels.device} but scores are on {scores.device}")
+    check_class_indices(labels, scores.shape[1], "labels")
+    is_true = torch.arange(scores.shape[1], device=scores.device) == labels.unsqueeze(1)  # (N, C)
+    true_score = scores.gather(1, labels.unsqueeze(1)).squeeze(1)
+    best_rival = scores.masked_fill(is_true, -torch.inf).amax(dim=1)
+    loss = F.relu(margin + best_rival - true_score)
+    return raise_on_nan(reduce(loss, reduction), scores=scores)
+
+
+def logistic(scores: TensorLike, labels: TensorLike, *, reduction: str = "mean") -> torch.Tensor:
     r"""Logistic loss of the margin (binary cross-entropy with labels in {-1, +1}).
 
     .. math::
@@ -212,10 +275,11 @@ def logistic(scores, labels, *, reduction: str = "mean") -> torch.Tensor:
     scores, labels = _scores_labels(scores, labels, reduction)
     # softplus(-y s) = logaddexp(0, -y s): exact for every margin (F.softplus switches to the
     # identity above 20, F.logsigmoid is slow on small tensors with several threads)
-    return reduce(torch.logaddexp(scores.new_zeros(()), -labels * scores), reduction)
+    loss = reduce(torch.logaddexp(scores.new_zeros(()), -labels * scores), reduction)
+    return raise_on_nan(loss, scores=scores)
 
 
-def exponential(scores, labels, *, reduction: str = "mean") -> torch.Tensor:
+def exponential(scores: TensorLike, labels: TensorLike, *, reduction: str = "mean") -> torch.Tensor:
     r"""Exponential loss of the margin, the loss AdaBoost minimises.
 
     .. math::
@@ -237,7 +301,7 @@ def exponential(scores, labels, *, reduction: str = "mean") -> torch.Tensor:
     2.718282
     """
     scores, labels = _scores_labels(scores, labels, reduction)
-    return reduce(torch.exp(-labels * scores), reduction)
+    return raise_on_nan(reduce(torch.exp(-labels * scores), reduction), scores=scores)
 
 
 # ---------------------------------------------------------------------------------------
@@ -245,7 +309,9 @@ def exponential(scores, labels, *, reduction: str = "mean") -> torch.Tensor:
 # ---------------------------------------------------------------------------------------
 
 
-def binary_cross_entropy(logits, targets, *, pos_weight=None, reduction: str = "mean") -> torch.Tensor:
+def binary_cross_entropy(
+    logits: TensorLike, targets: TensorLike, *, pos_weight: TensorLike | None = None, reduction: str = "mean"
+) -> torch.Tensor:
     r"""Binary cross-entropy on logits (the Bernoulli negative log-likelihood).
 
     .. math::
@@ -279,20 +345,38 @@ def binary_cross_entropy(logits, targets, *, pos_weight=None, reduction: str = "
     check_same_shape(logits, targets, "logits", "targets")
     check_nonempty(logits, "logits")
     _checks.check_unit_interval(targets, "targets")
-    if targets.dtype != logits.dtype:
-        targets = targets.to(logits.dtype)
     if pos_weight is not None:
-        pos_weight = as_float_tensor(pos_weight, "pos_weight", like=logits).to(logits.dtype)
-        if pos_weight.dim() > 1 or (pos_weight.dim() == 1 and pos_weight.shape[0] != logits.shape[-1]):
-            raise ValueError(
-                f"pos_weight must be a number or have shape (C,) = ({logits.shape[-1]},) "
-                f"matching the last axis of logits, got shape {tuple(pos_weight.shape)}"
-            )
-        check_nonnegative(pos_weight, "pos_weight")
-    return F.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight, reduction=reduction)
+        pos_weight = _pos_weight(pos_weight, logits)
+    if pos_weight is None:
+        logits, targets = promote_floats(logits, targets)
+    else:
+        logits, targets, pos_weight = promote_floats(logits, targets, pos_weight)
+    if pos_weight is not None and pos_weight.requires_grad:
+        # torch's fused kernel is not differentiable in pos_weight: the formula, written stably
+        zero = logits.new_zeros(())
+        loss = pos_weight * targets * torch.logaddexp(zero, -logits) + (1 - targets) * torch.logaddexp(zero, logits)
+        loss = reduce(loss, reduction)
+    else:
+        loss = F.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight, reduction=reduction)
+    return raise_on_nan(loss, logits=logits, targets=targets, pos_weight=pos_weight)
 
 
-def cross_entropy(logits, target, *, label_smoothing: float = 0.0, reduction: str = "mean") -> torch.Tensor:
+def _pos_weight(pos_weight, logits: torch.Tensor) -> torch.Tensor:
+    """A number, a (1,) tensor (torch's idiom for one weight) or one weight per class (C,)."""
+    pos_weight = as_float_tensor(pos_weight, "pos_weight", like=logits)
+    classes = logits.shape[-1] if logits.dim() else 1
+    if pos_weight.dim() > 1 or (pos_weight.dim() == 1 and pos_weight.shape[0] not in (1, classes)):
+        raise ValueError(
+            f"pos_weight must be a number or have shape (1,) or (C,) = ({classes},) matching the last "
+            f"axis of logits, got shape {tuple(pos_weight.shape)}"
+        )
+    check_nonnegative(pos_weight, "pos_weight")
+    return pos_weight.reshape(()) if pos_weight.numel() == 1 else pos_weight
+
+
+def cross_entropy(
+    logits: TensorLike, target: TensorLike, *, label_smoothing: float = 0.0, reduction: str = "mean"
+) -> torch.Tensor:
     r"""Categorical cross-entropy on logits (the softmax negative log-likelihood).
 
     .. math::
@@ -336,8 +420,9 @@ def cross_entropy(logits, target, *, label_smoothing: float = 0.0, reduction: st
         target = _checks.as_tensor(target, "target")
         is_prob = target.shape == logits.shape and target.dim() >= 2
     if is_prob:
-        target = as_float_tensor(target, "target", like=logits).to(logits.dtype)
+        target = as_float_tensor(target, "target", like=logits)
         check_probability_vectors(target if target.dim() == 2 else target.movedim(1, -1), "target")
+        logits, target = promote_floats(logits, target)
     elif target.shape == index_shape:
         target = as_index_tensor(target, "target")
         check_class_indices(target, logits.shape[1], "target")
@@ -346,7 +431,8 @@ def cross_entropy(logits, target, *, label_smoothing: float = 0.0, reduction: st
             f"target must be class indices of shape {tuple(index_shape)} or probabilities of shape "
             f"{tuple(logits.shape)} for logits of shape {tuple(logits.shape)}, got {tuple(target.shape)}"
         )
-    return F.cross_entropy(logits, target, label_smoothing=label_smoothing, reduction=reduction)
+    loss = F.cross_entropy(logits, target, label_smoothing=label_smoothing, reduction=reduction)
+    return raise_on_nan(loss, logits=logits, target=target)
 
 
 class _FocalFunction(torch.autograd.Function):
@@ -403,7 +489,9 @@ class _FocalFunction(torch.autograd.Function):
         return grad * grad_output, None, None, None, None, None
 
 
-def focal(logits, targets, *, gamma: float = 2.0, alpha: float | None = 0.25, reduction: str = "mean"):
+def focal(
+    logits: TensorLike, targets: TensorLike, *, gamma: float = 2.0, alpha: float | None = 0.25, reduction: str = "mean"
+) -> torch.Tensor:
     r"""Sigmoid focal loss: cross-entropy that down-weights easy, well-classified examples.
 
     .. math::
@@ -447,8 +535,8 @@ def focal(logits, targets, *, gamma: float = 2.0, alpha: float | None = 0.25, re
     targets = as_float_tensor(targets, "targets", like=logits)
     check_same_shape(logits, targets, "logits", "targets")
     check_nonempty(logits, "logits")
-    if targets.dtype != logits.dtype:
-        targets = targets.to(logits.dtype)
+    logits, targets = promote_floats(logits, targets.detach())
     _check_binary_targets(targets, "targets")
     need_grad = logits.requires_grad and torch.is_grad_enabled()  # else skip the gradient work
-    return _FocalFunction.apply(logits, targets.detach(), gamma, alpha, reduction, need_grad)
+    loss = _FocalFunction.apply(logits, targets, gamma, alpha, reduction, need_grad)
+    return raise_on_nan(loss, logits=logits, targets=targets)

@@ -25,16 +25,20 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
+from typing import Any
 
 import torch
 
 from ._checks import (
+    TensorLike,
     as_float_tensor,
     as_tensor,
     check_int,
     check_ndim,
     check_nonempty,
+    check_not_nan,
     check_scalar,
+    raise_on_nan,
     value_checks_enabled,
 )
 
@@ -75,7 +79,7 @@ def _as_float64(x, name: str) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------
 
 
-def empirical_risk(loss_fn: Callable, predictions, targets) -> torch.Tensor:
+def empirical_risk(loss_fn: Callable, predictions: Any, targets: Any) -> torch.Tensor:
     r"""Empirical risk: the average of a per-example loss over a sample.
 
     .. math::
@@ -114,7 +118,7 @@ def empirical_risk(loss_fn: Callable, predictions, targets) -> torch.Tensor:
             "give a loss with a `reduction` keyword or one that does not average"
         )
     check_nonempty(losses, "loss_fn(predictions, targets)")
-    return losses.mean()
+    return raise_on_nan(losses.mean(), **{"loss_fn(predictions, targets)": losses})
 
 
 def vc_generalization_bound(n: int, vc_dim: int, delta: float) -> float:
@@ -232,6 +236,7 @@ def _sorted_unique_labelings(positive: torch.Tensor) -> torch.Tensor:
 
 def _points_1d(points) -> torch.Tensor:
     x = _as_float64(points, "points")
+    check_not_nan(x, "points")  # labelings are integers: a NaN point would be labelled anyway
     if x.dim() == 2 and x.shape[1] == 1:
         x = x[:, 0]
     check_ndim(x, "points", 1)
@@ -240,7 +245,7 @@ def _points_1d(points) -> torch.Tensor:
     return x.detach().cpu().to(torch.float64)
 
 
-def threshold_labelings(points) -> torch.Tensor:
+def threshold_labelings(points: TensorLike) -> torch.Tensor:
     r"""Every labeling that thresholds :math:`h_t(x) = +1` if :math:`x > t` else -1 realise.
 
     Exact: a threshold below every point, or at each distinct point value, gives all the
@@ -262,7 +267,7 @@ def threshold_labelings(points) -> torch.Tensor:
     return _sorted_unique_labelings(x[None, :] > cuts[:, None])
 
 
-def interval_labelings(points) -> torch.Tensor:
+def interval_labelings(points: TensorLike) -> torch.Tensor:
     r"""Every labeling that intervals :math:`h_{a,b}(x) = +1` if :math:`a \le x \le b` realise.
 
     Exact: the empty interval (all -1) and every interval from one distinct point value to
@@ -319,7 +324,7 @@ def _in_triangle(p, a, b, c) -> bool:
     return not (min(signs) < 0 < max(signs))
 
 
-def linear_classifier_labelings(points) -> torch.Tensor:
+def linear_classifier_labelings(points: TensorLike) -> torch.Tensor:
     r"""Every labeling of points in the plane realised by :math:`\mathrm{sign}(w^\top x + b)`.
 
     The classifier predicts +1 where :math:`w^\top x + b > 0` and -1 elsewhere, with
@@ -409,7 +414,10 @@ def finite_class(hypotheses: Iterable[Callable]) -> Callable[[torch.Tensor], tor
             raise TypeError(f"hypotheses must be callables, got {type(h).__name__}")
 
     def labelings(points) -> torch.Tensor:
-        rows = [torch.as_tensor(h(points)).detach().reshape(-1).cpu() > 0 for h in hypotheses]
+        outputs = [torch.as_tensor(h(points)).detach().reshape(-1).cpu() for h in hypotheses]
+        for out in outputs:
+            check_not_nan(out, "hypotheses(points)")  # NaN > 0 would read as the label -1
+        rows = [out > 0 for out in outputs]
         if len({r.numel() for r in rows}) != 1:
             raise ValueError("hypotheses must each return one prediction per point")
         return _sorted_unique_labelings(torch.stack(rows))
@@ -438,7 +446,7 @@ def _labelings_of(hypothesis_class, points) -> torch.Tensor:
     return labelings
 
 
-def count_labelings(hypothesis_class, points=None) -> int:
+def count_labelings(hypothesis_class: Callable[[Any], Any] | TensorLike, points: TensorLike | None = None) -> int:
     """Number of distinct labelings a class realises on ``points`` (positive class = 1).
 
     ``hypothesis_class`` is a labeling function (``points -> (K, n)``, e.g.
@@ -452,7 +460,7 @@ def count_labelings(hypothesis_class, points=None) -> int:
     return int(torch.unique(labelings == 1, dim=0).shape[0]) if labelings.shape[0] else 0
 
 
-def shatters(hypothesis_class, points=None) -> bool:
+def shatters(hypothesis_class: Callable[[Any], Any] | TensorLike, points: TensorLike | None = None) -> bool:
     r"""Whether a class shatters the points: realises all :math:`2^n` labelings of them.
 
     ``hypothesis_class`` is a labeling function (``points -> (K, n)``) or a (K, n) tensor of
@@ -469,7 +477,7 @@ def shatters(hypothesis_class, points=None) -> bool:
     return count_labelings(labelings) == 2 ** labelings.shape[1]
 
 
-def growth_function(hypothesis_class: Callable, point_sets) -> int:
+def growth_function(hypothesis_class: Callable, point_sets: Iterable[TensorLike]) -> int:
     r"""Largest number of labelings the class realises on any of the given point sets.
 
     .. math::
@@ -538,7 +546,7 @@ class GaussianMixture2:
     0.158655
     """
 
-    def __init__(self, mean_pos, mean_neg, *, std: float = 1.0, prior_pos: float = 0.5):
+    def __init__(self, mean_pos: TensorLike, mean_neg: TensorLike, *, std: float = 1.0, prior_pos: float = 0.5) -> None:
         mean_pos = _as_float64(mean_pos, "mean_pos").detach().reshape(-1)
         mean_neg = _as_float64(mean_neg, "mean_neg").detach().reshape(-1)
         if mean_pos.shape != mean_neg.shape:
@@ -590,20 +598,20 @@ class GaussianMixture2:
         bias = (self.mean_neg.square().sum() - self.mean_pos.square().sum()) / (2 * var)
         return weight, bias + math.log(self.prior_pos / (1 - self.prior_pos))
 
-    def log_odds(self, x) -> torch.Tensor:
+    def log_odds(self, x: TensorLike) -> torch.Tensor:
         r""":math:`\ln P(y=+1 \mid x) / P(y=-1 \mid x) = w^\top x + b`, shape (n,)."""
         weight, bias = self.bayes_rule
         return self._x(x) @ weight + bias
 
-    def posterior(self, x) -> torch.Tensor:
+    def posterior(self, x: TensorLike) -> torch.Tensor:
         r""":math:`\eta(x) = P(y = +1 \mid x)`, shape (n,), for x of shape (n, d) (or (n,) if d = 1)."""
         return torch.sigmoid(self.log_odds(x))
 
-    def bayes_classifier(self, x) -> torch.Tensor:
+    def bayes_classifier(self, x: TensorLike) -> torch.Tensor:
         r"""The Bayes-optimal decision: +1 where :math:`\eta(x) > 1/2`, else -1 (int64, (n,))."""
         return torch.where(self.log_odds(x) > 0, 1, -1)
 
-    def linear_rule_risk(self, weight, bias) -> torch.Tensor:
+    def linear_rule_risk(self, weight: TensorLike, bias: TensorLike) -> torch.Tensor:
         r"""Exact 0/1 risk of the rule :math:`x \mapsto +1` if :math:`w^\top x + b > 0`, else -1.
 
         .. math::
@@ -679,6 +687,9 @@ class GaussianMixture2:
             out = torch.as_tensor(predict(mids[:, None])).reshape(-1)
         if out.numel() != n_cells:
             raise ValueError(f"predict must return one output per point, got {out.numel()} for {n_cells}")
+        check_not_nan(out, "predict(x)")
+        if out.is_floating_point() and bool(torch.isnan(out).any()):
+            return torch.tensor(math.nan, dtype=torch.float64)  # value checks off: NaN, not a risk
         predicted_positive = (out > 0).cpu()
         cdf_pos = torch.special.ndtr((edges - float(self.mean_pos)) / self.std)
         cdf_neg = torch.special.ndtr((edges - float(self.mean_neg)) / self.std)

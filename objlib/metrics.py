@@ -5,6 +5,11 @@ functions of a model's output (they count, threshold or sort), so they have no u
 gradient and are never training objectives: chapters 3 and 4 train on a surrogate and grade
 on these. Every function returns a torch tensor with no autograd history.
 
+NaN policy: with value checks on, a NaN score, probability or label is a ``ValueError``; with
+them off, a NaN in a query or a batch makes its metric NaN (a NaN score is never counted as
+right or sorted to a place). Metrics read the data to count and sort (``f1_score``'s 0/0 test,
+``average_precision``'s ties), so they are not meant for ``torch.compile(fullgraph=True)``.
+
 Binary label coding, shared by :func:`accuracy`, :func:`f1_score`,
 :func:`average_precision` and :func:`expected_calibration_error`: labels may be coded
 ``{-1, +1}`` or ``{0, 1}`` (or ``bool``); **the positive class is always 1** (``True``),
@@ -14,11 +19,12 @@ and the negative class is whichever of ``-1`` or ``0`` the tensor uses. A tensor
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 
 from ._checks import (
+    TensorLike,
     as_float_tensor,
     as_index_tensor,
     as_tensor,
@@ -27,6 +33,7 @@ from ._checks import (
     check_int,
     check_ndim,
     check_nonempty,
+    check_not_nan,
     check_probability_vectors,
     check_reduction,
     check_scalar,
@@ -53,6 +60,7 @@ __all__ = [
 
 def _binary_positive(labels: torch.Tensor, name: str) -> torch.Tensor:
     """Decode binary labels (``{-1,+1}``, ``{0,1}`` or bool) to a bool tensor, True = class 1."""
+    labels = labels.detach()
     if labels.dtype == torch.bool:
         return labels
     if value_checks_enabled() and labels.numel():
@@ -63,12 +71,21 @@ def _binary_positive(labels: torch.Tensor, name: str) -> torch.Tensor:
             in_domain = bool((labels == labels.round()).all())
         if not in_domain:
             bad = labels[(labels != 1) & (labels != -1) & (labels != 0)].flatten()[:3].tolist()
-            raise ValueError(
-                f"{name} must be binary labels coded {{-1, +1}} or {{0, 1}}, got values such as {bad}"
-            )
+            raise ValueError(f"{name} must be binary labels coded {{-1, +1}} or {{0, 1}}, got values such as {bad}")
         if float(low) == -1 and bool((labels == 0).any()):
             raise ValueError(f"{name} mixes -1 and 0: use one binary coding, {{-1, +1}} or {{0, 1}}")
     return labels == 1
+
+
+def _nan_where(value: torch.Tensor, nan_rows: torch.Tensor) -> torch.Tensor:
+    """``value`` with NaN where ``nan_rows`` (broadcast) is True: NaN data never scores a number."""
+    return torch.where(nan_rows, torch.nan, value)
+
+
+def _any_nan(x: torch.Tensor, dim=None) -> torch.Tensor:
+    """Whether ``x`` holds a NaN (along ``dim``); always False for integer and bool tensors."""
+    nan = torch.isnan(x) if x.is_floating_point() else torch.zeros_like(x, dtype=torch.bool)
+    return nan.any() if dim is None else nan.any(dim=dim)
 
 
 def _float_dtype(*tensors: torch.Tensor) -> torch.dtype:
@@ -104,9 +121,10 @@ def _top_label(probs, labels) -> tuple[torch.Tensor, torch.Tensor]:
         correct = predicted_positive == positive
     else:
         check_probability_vectors(probs, "probs")
-        labels = as_index_tensor(labels, "labels")
+        labels = as_index_tensor(labels.detach(), "labels")
         check_class_indices(labels, probs.shape[1], "labels")
         confidence, predicted = probs.max(dim=1)  # the first maximum on ties, like argmax
+        confidence = _nan_where(confidence, _any_nan(probs, dim=1))
         correct = predicted == labels
     return confidence.detach(), correct
 
@@ -122,7 +140,7 @@ def _bin_index(confidence: torch.Tensor, n_bins: int) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------
 
 
-def accuracy(scores, labels) -> torch.Tensor:
+def accuracy(scores: TensorLike, labels: TensorLike) -> torch.Tensor:
     r"""Fraction of examples classified correctly, from real-valued scores.
 
     .. math::
@@ -146,17 +164,18 @@ def accuracy(scores, labels) -> torch.Tensor:
     """
     scores, labels = _predictions_and_labels(scores, labels, "scores")
     scores = scores.detach()
+    check_not_nan(scores, "scores")
     if scores.dim() == 1:
         positive = _binary_positive(labels, "labels")
         correct = torch.where(positive, scores > 0, scores < 0)
     else:
-        labels = as_index_tensor(labels, "labels")
+        labels = as_index_tensor(labels.detach(), "labels")
         check_class_indices(labels, scores.shape[1], "labels")
         correct = scores.argmax(dim=1) == labels
-    return correct.to(scores.dtype).mean()
+    return _nan_where(correct.to(scores.dtype).mean(), _any_nan(scores) | _any_nan(labels))
 
 
-def f1_score(pred_labels, labels, *, zero_division: float = 0.0) -> torch.Tensor:
+def f1_score(pred_labels: TensorLike, labels: TensorLike, *, zero_division: float = 0.0) -> torch.Tensor:
     r"""Binary F1 score, the harmonic mean of precision and recall of the positive class.
 
     .. math::
@@ -174,8 +193,8 @@ def f1_score(pred_labels, labels, *, zero_division: float = 0.0) -> torch.Tensor
     >>> round(float(f1_score([1, 1, 0, 0, 1], [1, 0, 0, 1, 1])), 6)  # TP=2, FP=1, FN=1: 4/6
     0.666667
     """
-    pred = as_tensor(pred_labels, "pred_labels")
-    target = as_tensor(labels, "labels")
+    pred = as_tensor(pred_labels, "pred_labels").detach()
+    target = as_tensor(labels, "labels").detach()
     check_ndim(pred, "pred_labels", 1)
     check_nonempty(pred, "pred_labels")
     if pred.shape != target.shape:
@@ -189,12 +208,13 @@ def f1_score(pred_labels, labels, *, zero_division: float = 0.0) -> torch.Tensor
     t = _binary_positive(target, "labels")
     tp = (p & t).sum().to(dtype)
     denominator = p.sum().to(dtype) + t.sum().to(dtype)  # 2 TP + FP + FN = |predicted +| + |actual +|
+    nan = _any_nan(pred) | _any_nan(target)  # with value checks off: NaN labels give NaN
     if float(denominator) == 0.0:
-        return torch.tensor(zero_division, dtype=dtype, device=pred.device)
-    return 2 * tp / denominator
+        return _nan_where(torch.tensor(zero_division, dtype=dtype, device=pred.device), nan)
+    return _nan_where(2 * tp / denominator, nan)
 
 
-def average_precision(scores, labels) -> torch.Tensor:
+def average_precision(scores: TensorLike, labels: TensorLike) -> torch.Tensor:
     r"""Average precision: the area under the precision-recall curve, as a step sum.
 
     .. math::
@@ -207,9 +227,11 @@ def average_precision(scores, labels) -> torch.Tensor:
     applied. This is the definition of ``sklearn.metrics.average_precision_score``, with
     which it agrees (Zhu 2004, "Recall, precision and average precision").
 
-    ``scores`` (N,) real; ``labels`` (N,) binary, positive class 1 (see the module
-    docstring), with at least one positive (otherwise recall is undefined: ValueError).
-    Returns a 0-dim tensor in the floating dtype of ``scores``.
+    ``scores`` (N,) real, finite; ``labels`` (N,) binary, positive class 1 (see the module
+    docstring). Without a positive, recall is undefined and the result is NaN, as
+    :func:`recall_at_k` gives for a query without a relevant item (scikit-learn warns and
+    returns 0 instead, which reads as the worst possible ranking). Returns a 0-dim tensor in
+    the floating dtype of ``scores``.
 
     >>> round(float(average_precision([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])), 6)  # sklearn's example
     0.833333
@@ -226,8 +248,8 @@ def average_precision(scores, labels) -> torch.Tensor:
         )
     positive = _binary_positive(target, "labels")
     n_pos = positive.sum()
-    if int(n_pos) == 0:
-        raise ValueError("labels contains no positive example: average precision (recall) is undefined")
+    if int(n_pos) == 0 or bool(_any_nan(scores) | _any_nan(target)):
+        return scores.new_tensor(torch.nan)  # no positive, or NaN data (with value checks off)
     order = torch.argsort(scores, descending=True, stable=True)
     sorted_scores = scores[order]
     hits = positive[order].to(scores.dtype)
@@ -248,7 +270,7 @@ def average_precision(scores, labels) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------
 
 
-def expected_calibration_error(probs, labels, *, n_bins: int = 15) -> torch.Tensor:
+def expected_calibration_error(probs: TensorLike, labels: TensorLike, *, n_bins: int = 15) -> torch.Tensor:
     r"""Expected calibration error (ECE) of the top-label confidence, with equal-width bins.
 
     .. math::
@@ -282,7 +304,7 @@ def expected_calibration_error(probs, labels, *, n_bins: int = 15) -> torch.Tens
     confidence, correct = _top_label(probs, labels)
     bins = _bin_index(confidence, n_bins)
     gap = confidence.new_zeros(n_bins).index_add_(0, bins, correct.to(confidence.dtype) - confidence)
-    return gap.abs().sum() / confidence.numel()
+    return _nan_where(gap.abs().sum() / confidence.numel(), _any_nan(confidence))
 
 
 class ReliabilityCurve(NamedTuple):
@@ -290,10 +312,10 @@ class ReliabilityCurve(NamedTuple):
 
     confidence: torch.Tensor
     accuracy: torch.Tensor
-    count: torch.Tensor
+    count: torch.Tensor  # type: ignore[assignment]  # shadows tuple.count, a public name since 0.1
 
 
-def reliability_curve(probs, labels, *, n_bins: int = 15) -> ReliabilityCurve:
+def reliability_curve(probs: TensorLike, labels: TensorLike, *, n_bins: int = 15) -> ReliabilityCurve:
     r"""Mean confidence, accuracy and count of each confidence bin (a reliability diagram).
 
     Uses exactly the binning of :func:`expected_calibration_error` (bin ``m`` holds
@@ -322,12 +344,15 @@ def reliability_curve(probs, labels, *, n_bins: int = 15) -> ReliabilityCurve:
     denominator = count.to(confidence.dtype)
     nan = torch.full_like(conf_sum, float("nan"))
     empty = count == 0
+    empty = empty | _any_nan(confidence)  # NaN probabilities (value checks off): no bin is known
     mean_conf = torch.where(empty, nan, conf_sum / denominator.clamp(min=1))
     mean_acc = torch.where(empty, nan, acc_sum / denominator.clamp(min=1))
     return ReliabilityCurve(mean_conf, mean_acc, count)
 
 
-def plot_reliability_diagram(probs, labels, *, n_bins: int = 15, ax=None, label: str | None = None):
+def plot_reliability_diagram(
+    probs: TensorLike, labels: TensorLike, *, n_bins: int = 15, ax: Any | None = None, label: str | None = None
+) -> Any:
     """Draw a reliability diagram: accuracy against mean confidence of each bin.
 
     Non-empty bins of :func:`reliability_curve` are drawn as a line with markers, together
@@ -364,7 +389,7 @@ def plot_reliability_diagram(probs, labels, *, n_bins: int = 15, ax=None, label:
 # ---------------------------------------------------------------------------------------
 
 
-def recall_at_k(scores, relevance, k: int, *, reduction: str = "mean") -> torch.Tensor:
+def recall_at_k(scores: TensorLike, relevance: TensorLike, k: int, *, reduction: str = "mean") -> torch.Tensor:
     r"""Recall@k: the fraction of a query's relevant items that are ranked in its top k.
 
     .. math::
@@ -380,12 +405,14 @@ def recall_at_k(scores, relevance, k: int, *, reduction: str = "mean") -> torch.
     Args:
         scores: (..., L) model scores; the last axis lists the L candidates of one query.
         relevance: (..., L) relevance labels, same shape.
-        k: cut-off, an int in [1, L].
+        k: cut-off, an int >= 1, by position or keyword; ``k >= L`` is the whole list (recall
+            1 for a query with a relevant item), as :func:`objlib.ranking.ndcg` treats ``k``.
         reduction: ``"none"`` gives one value per query (shape ``scores.shape[:-1]``), NaN
             for a query with no relevant item; ``"mean"`` (default) and ``"sum"`` skip such
             queries (NaN if every query has none).
 
-    Returns a tensor in the floating dtype of ``scores``.
+    Returns a tensor in the floating dtype of ``scores``. With value checks off, a query whose
+    scores hold a NaN has recall NaN.
 
     >>> float(recall_at_k([0.9, 0.1, 0.8, 0.3], [1, 1, 0, 0], k=2))  # top 2: items 0, 2
     0.5
@@ -400,14 +427,16 @@ def recall_at_k(scores, relevance, k: int, *, reduction: str = "mean") -> torch.
             f"got scores: {tuple(scores.shape)} and relevance: {tuple(relevance.shape)}"
         )
     check_nonempty(scores, "scores")
-    n_items = scores.shape[-1]
-    k = check_int(k, "k", low=1, high=n_items)  # at most the number of items per query
+    k = min(check_int(k, "k", low=1), scores.shape[-1])  # beyond the list: the whole list
     check_finite(scores, "scores")
+    check_not_nan(relevance, "relevance")
     relevant = relevance > 0
     order = torch.sort(scores, dim=-1, descending=True, stable=True).indices
-    hits = relevant.gather(-1, order[..., :k]).sum(-1).to(scores.dtype)
-    total = relevant.sum(-1).to(scores.dtype)
+    dtype = torch.promote_types(scores.dtype, relevance.dtype)  # as torch promotes the two
+    hits = relevant.gather(-1, order[..., :k]).sum(-1).to(dtype)
+    total = relevant.sum(-1).to(dtype)
     recall = hits / total  # NaN where a query has no relevant item
+    recall = _nan_where(recall, _any_nan(scores, dim=-1) | _any_nan(relevance, dim=-1))
     if reduction == "none":
         return recall
     has_relevant = total > 0

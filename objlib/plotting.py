@@ -7,8 +7,11 @@ optional dependency of objlib: importing this module is the only place it is nee
 
 from __future__ import annotations
 
+from typing import Any
+
 try:
     import matplotlib as mpl
+    from cycler import cycler  # installed with matplotlib
 except ImportError as err:  # pragma: no cover - exercised only without matplotlib
     raise ImportError("objlib.plotting needs matplotlib: pip install 'objlib[plot]'") from err
 
@@ -24,7 +27,7 @@ PALETTE = (
     "#000000",  # black
 )
 
-BOOK_STYLE = {
+BOOK_STYLE: dict[str, Any] = {
     "figure.figsize": (6.4, 3.8),
     "figure.dpi": 100,
     "savefig.dpi": 150,
@@ -49,8 +52,8 @@ BOOK_STYLE = {
 
 def use_book_style() -> None:
     """Apply the book's matplotlib style (size, fonts, palette, light grid) globally."""
-    mpl.rcParams.update(BOOK_STYLE)
-    mpl.rcParams["axes.prop_cycle"] = mpl.cycler(color=list(PALETTE))
+    mpl.rcParams.update(BOOK_STYLE)  # type: ignore[arg-type]  # rcParams' stub lists its keys
+    mpl.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE))
 
 
 def book_color(i: int) -> str:

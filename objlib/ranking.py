@@ -5,6 +5,18 @@ Every function works on one or many queries at once: ``scores`` and ``relevance`
 a batch of queries. ``relevance`` holds non-negative graded judgements (0 = irrelevant; larger
 is better). Losses return one value per query, reduced over the batch by ``reduction``.
 
+Conventions shared by the family:
+
+* ``"mean"`` averages over **queries** (every leading axis); within a query the pairwise
+  losses :func:`ranknet` and :func:`lambdarank` average over the query's ordered pairs, so
+  that a long list does not outweigh a short one and LambdaRank with unit weights is RankNet.
+* ``k`` (a cut-off rank, :func:`dcg`, :func:`ndcg`, and :func:`objlib.metrics.recall_at_k`)
+  is given by position or keyword; ``k`` beyond the list length means the whole list.
+* Mixed dtypes are promoted as torch promotes them (float32 scores with float64 grades give
+  float64); integer or bool scores become floating.
+* NaN: with value checks on, a NaN score or grade is a ``ValueError``; with them off, a query
+  with a NaN score has a NaN loss or metric (a NaN is never sorted to a place and scored).
+
 * :func:`pairwise_hinge` -- a margin on one (positive, negative) score pair.
 * :func:`ranknet` -- logistic loss on every correctly-ordered pair (Burges et al. 2005).
 * :func:`lambdarank` -- RankNet pairs weighted by the NDCG change of swapping them
@@ -20,13 +32,17 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import (
+    TensorLike,
     as_float_tensor,
     check_int,
     check_nonempty,
     check_nonnegative,
+    check_not_nan,
     check_reduction,
     check_same_shape,
     check_scalar,
+    promote_floats,
+    raise_on_nan,
     reduce,
 )
 
@@ -40,7 +56,7 @@ GAINS = ("exponential", "linear")
 # ---------------------------------------------------------------------------------------
 
 
-def _scores_and_relevance(scores, relevance) -> tuple[torch.Tensor, torch.Tensor]:
+def _scores_and_relevance(scores: TensorLike, relevance: TensorLike) -> tuple[torch.Tensor, torch.Tensor]:
     """Convert and check a ``(..., L)`` pair of scores and graded relevance."""
     scores = as_float_tensor(scores, "scores")
     relevance = as_float_tensor(relevance, "relevance", like=scores)
@@ -48,8 +64,15 @@ def _scores_and_relevance(scores, relevance) -> tuple[torch.Tensor, torch.Tensor
         raise ValueError("scores must have shape (..., L) with a last axis of documents, got a scalar")
     check_same_shape(scores, relevance, "scores", "relevance")
     check_nonempty(scores, "scores")
-    check_nonnegative(relevance, "relevance")
+    check_nonnegative(relevance, "relevance")  # NaN fails too
+    scores, relevance = promote_floats(scores, relevance)
     return scores, relevance
+
+
+def _per_query(value: torch.Tensor, scores: torch.Tensor, relevance: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Reduce per-query values; a query with a NaN score or grade gets NaN (refused with checks on)."""
+    nan = torch.isnan(scores).any(dim=-1) | torch.isnan(relevance).any(dim=-1)
+    return raise_on_nan(reduce(torch.where(nan, torch.nan, value), reduction), scores=scores, relevance=relevance)
 
 
 def _check_k(k) -> int | None:
@@ -83,6 +106,11 @@ def _descending(x: torch.Tensor) -> torch.Tensor:
     return torch.sort(x, dim=-1, descending=True, stable=True).indices
 
 
+def _pair_count(better: torch.Tensor) -> torch.Tensor:
+    """The number of ordered pairs of each query, at least 1 (a query without pairs has loss 0)."""
+    return better.sum(dim=(-2, -1)).clamp(min=1)
+
+
 def _pair_differences(scores: torch.Tensor, relevance: torch.Tensor):
     """``s_i - s_j`` and the indicator ``rel_i > rel_j`` over all pairs, shape ``(..., L, L)``."""
     diff = scores.unsqueeze(-1) - scores.unsqueeze(-2)
@@ -95,7 +123,9 @@ def _pair_differences(scores: torch.Tensor, relevance: torch.Tensor):
 # ---------------------------------------------------------------------------------------
 
 
-def pairwise_hinge(pos_scores, neg_scores, *, margin: float = 1.0, reduction: str = "mean") -> torch.Tensor:
+def pairwise_hinge(
+    pos_scores: TensorLike, neg_scores: TensorLike, *, margin: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
     r"""Pairwise hinge: ask a positive to outscore its negative by at least ``margin``.
 
     .. math::
@@ -110,7 +140,8 @@ def pairwise_hinge(pos_scores, neg_scores, *, margin: float = 1.0, reduction: st
         pos_scores: scores of the items that should rank higher, any shape.
         neg_scores: scores of the items that should rank lower, same shape (no broadcasting).
         margin: required score gap :math:`m \ge 0`.
-        reduction: ``"mean"`` | ``"sum"`` | ``"none"`` over all pairs.
+        reduction: ``"mean"`` | ``"sum"`` | ``"none"`` over all pairs (every element: here a
+            pair is the unit, there is no query axis).
 
     Agrees with ``F.margin_ranking_loss(pos, neg, torch.ones_like(pos), margin=margin)``.
 
@@ -123,10 +154,11 @@ def pairwise_hinge(pos_scores, neg_scores, *, margin: float = 1.0, reduction: st
     check_nonempty(pos, "pos_scores")
     margin = check_scalar(margin, "margin", low=0)
     check_reduction(reduction)
-    return reduce(F.relu(margin - (pos - neg)), reduction)
+    pos, neg = promote_floats(pos, neg)
+    return raise_on_nan(reduce(F.relu(margin - (pos - neg)), reduction), pos_scores=pos, neg_scores=neg)
 
 
-def ranknet(scores, relevance, *, reduction: str = "mean") -> torch.Tensor:
+def ranknet(scores: TensorLike, relevance: TensorLike, *, reduction: str = "mean") -> torch.Tensor:
     r"""RankNet: logistic loss on every pair of documents with different relevance.
 
     For a query with scores :math:`s` and grades :math:`r`, let
@@ -155,12 +187,16 @@ def ranknet(scores, relevance, *, reduction: str = "mean") -> torch.Tensor:
     check_reduction(reduction)
     diff, better = _pair_differences(scores, relevance)
     pair_loss = torch.where(better, -F.logsigmoid(diff), 0.0)
-    n_pairs = better.sum(dim=(-2, -1)).clamp(min=1)
-    return reduce(pair_loss.sum(dim=(-2, -1)) / n_pairs, reduction)
+    return _per_query(pair_loss.sum(dim=(-2, -1)) / _pair_count(better), scores, relevance, reduction)
 
 
 def lambdarank(
-    scores, relevance, *, k: int | None = None, gain: str = "exponential", reduction: str = "mean"
+    scores: TensorLike,
+    relevance: TensorLike,
+    *,
+    k: int | None = None,
+    gain: str = "exponential",
+    reduction: str = "mean",
 ) -> torch.Tensor:
     r"""LambdaRank: RankNet pair terms weighted by how much swapping the pair changes NDCG@k.
 
@@ -172,13 +208,16 @@ def lambdarank(
         |\Delta_{ij}| = \frac{\lvert (g_i - g_j)\,(D_i - D_j) \rvert}{\mathrm{IDCG@}k},
         \qquad D_i = \frac{\mathbb 1[\mathrm{rank}_i \le k]}{\log_2(1 + \mathrm{rank}_i)},
 
-        \ell(s, r) = \sum_{(i, j):\, r_i > r_j} |\Delta_{ij}| \,\log\bigl(1 + e^{-(s_i - s_j)}\bigr).
+        \ell(s, r) = \frac{1}{|P|} \sum_{(i, j) \in P} |\Delta_{ij}| \,\log\bigl(1 + e^{-(s_i - s_j)}\bigr),
+        \qquad P = \{(i, j) : r_i > r_j\}.
 
     The weights are constants (computed from the detached scores), so the gradient for a
     document is the "lambda" of Burges et al. (2006) and Burges (2010): the RankNet pair
-    gradients scaled by the metric change. Pairs are summed, not averaged, because the weights
-    already put every query on NDCG's [0, 1] scale. A query whose grades are all 0 has no
-    pair and loss 0. Ties among scores are ranked in list order.
+    gradients scaled by the metric change. Pairs are averaged, like :func:`ranknet`'s, so
+    that with every weight 1 the two losses coincide (the papers leave the normalisation
+    free, since a gradient step rescales it; before objlib 0.2 the pairs were summed). A query
+    whose grades are all equal has no pair and loss 0. Ties among scores are ranked in list
+    order.
 
     Args:
         scores: model scores, shape ``(..., L)``.
@@ -188,7 +227,7 @@ def lambdarank(
         gain: ``"exponential"`` (:math:`2^r - 1`, the default) or ``"linear"`` (:math:`r`).
         reduction: ``"mean"`` | ``"sum"`` | ``"none"`` over queries.
 
-    Two documents in the wrong order: the weight is NDCG's gain from swapping them,
+    Two documents in the wrong order (one pair): the weight is NDCG's gain from swapping them,
     :math:`1 - 1/\log_2 3 = 0.3691`, times :math:`\log(1 + e^{1}) = 1.3133`.
 
     >>> round(lambdarank(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0])).item(), 4)
@@ -210,10 +249,10 @@ def lambdarank(
         weight = delta.abs() * inv_ideal[..., None, None]
     diff, better = _pair_differences(scores, relevance)
     pair_loss = torch.where(better, weight * -F.logsigmoid(diff), 0.0)
-    return reduce(pair_loss.sum(dim=(-2, -1)), reduction)
+    return _per_query(pair_loss.sum(dim=(-2, -1)) / _pair_count(better), scores, relevance, reduction)
 
 
-def listnet(scores, relevance, *, reduction: str = "mean") -> torch.Tensor:
+def listnet(scores: TensorLike, relevance: TensorLike, *, reduction: str = "mean") -> torch.Tensor:
     r"""ListNet (top-one): cross-entropy between the softmax of the grades and of the scores.
 
     .. math::
@@ -238,7 +277,7 @@ def listnet(scores, relevance, *, reduction: str = "mean") -> torch.Tensor:
     scores, relevance = _scores_and_relevance(scores, relevance)
     check_reduction(reduction)
     target = torch.softmax(relevance, dim=-1)
-    return reduce(-(target * torch.log_softmax(scores, dim=-1)).sum(-1), reduction)
+    return _per_query(-(target * torch.log_softmax(scores, dim=-1)).sum(-1), scores, relevance, reduction)
 
 
 # ---------------------------------------------------------------------------------------
@@ -246,16 +285,26 @@ def listnet(scores, relevance, *, reduction: str = "mean") -> torch.Tensor:
 # ---------------------------------------------------------------------------------------
 
 
-def _dcg_inputs(scores, relevance, k, gain, reduction):
+def _dcg_inputs(
+    scores: TensorLike, relevance: TensorLike, k: int | None, gain: str, reduction: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Checked gains, rank discounts and the ranking induced by ``scores``, for DCG and NDCG."""
     scores, relevance = _scores_and_relevance(scores, relevance)
     k = _check_k(k)
     check_reduction(reduction)
+    check_not_nan(scores, "scores")  # a metric: sorting would silently place a NaN
     gains = _gain(relevance, gain)
-    return gains, _discounts(scores.shape[-1], k, scores), _descending(scores.detach())
+    return scores, relevance, gains, _discounts(scores.shape[-1], k, scores), _descending(scores.detach())
 
 
-def dcg(scores, relevance, *, k: int | None = None, gain: str = "exponential", reduction: str = "mean"):
+def dcg(
+    scores: TensorLike,
+    relevance: TensorLike,
+    k: int | None = None,
+    *,
+    gain: str = "exponential",
+    reduction: str = "mean",
+) -> torch.Tensor:
     r"""Discounted cumulative gain of the ranking that ``scores`` induce.
 
     .. math::
@@ -270,7 +319,8 @@ def dcg(scores, relevance, *, k: int | None = None, gain: str = "exponential", r
     Args:
         scores: model scores, shape ``(..., L)``.
         relevance: non-negative grades, same shape.
-        k: cut-off rank (``None`` = whole list; ``k > L`` is the whole list).
+        k: cut-off rank, by position or keyword (``None`` = whole list; ``k > L`` is the whole
+            list, as in :func:`objlib.metrics.recall_at_k`).
         gain: ``"exponential"`` or ``"linear"``.
         reduction: ``"mean"`` (default, like scikit-learn) | ``"sum"`` | ``"none"`` over queries.
 
@@ -280,11 +330,18 @@ def dcg(scores, relevance, *, k: int | None = None, gain: str = "exponential", r
     >>> round(dcg([[0.1, 0.4, 0.3, 0.2]], [[3, 2, 0, 1]], gain="linear").item(), 4)
     3.792
     """
-    gains, disc, order = _dcg_inputs(scores, relevance, k, gain, reduction)
-    return reduce(_dcg_of_order(gains, order, disc), reduction)
+    scores, relevance, gains, disc, order = _dcg_inputs(scores, relevance, k, gain, reduction)
+    return _per_query(_dcg_of_order(gains, order, disc), scores.detach(), relevance, reduction)
 
 
-def ndcg(scores, relevance, *, k: int | None = None, gain: str = "exponential", reduction: str = "mean"):
+def ndcg(
+    scores: TensorLike,
+    relevance: TensorLike,
+    k: int | None = None,
+    *,
+    gain: str = "exponential",
+    reduction: str = "mean",
+) -> torch.Tensor:
     r"""Normalised DCG: DCG@k divided by the DCG@k of the best possible ranking.
 
     .. math::
@@ -303,9 +360,8 @@ def ndcg(scores, relevance, *, k: int | None = None, gain: str = "exponential", 
     >>> round(ndcg([[0.1, 0.4, 0.3, 0.2]], [[3, 2, 0, 1]], gain="linear").item(), 4)
     0.7963
     """
-    gains, disc, order = _dcg_inputs(scores, relevance, k, gain, reduction)
+    scores, relevance, gains, disc, order = _dcg_inputs(scores, relevance, k, gain, reduction)
     actual = _dcg_of_order(gains, order, disc)
     ideal = _dcg_of_order(gains, _descending(gains), disc)
     value = torch.where(ideal > 0, actual / torch.where(ideal > 0, ideal, 1.0), 0.0)
-    return reduce(value, reduction)
-
+    return _per_query(value, scores.detach(), relevance, reduction)

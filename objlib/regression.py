@@ -16,7 +16,17 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ._checks import as_float_tensor, check_nonempty, check_reduction, check_same_shape, check_scalar, reduce
+from ._checks import (
+    TensorLike,
+    as_float_tensor,
+    check_nonempty,
+    check_reduction,
+    check_same_shape,
+    check_scalar,
+    promote_floats,
+    raise_on_nan,
+    reduce,
+)
 
 __all__ = ["mse", "mae", "huber", "quantile", "log_cosh"]
 
@@ -30,13 +40,11 @@ def _pred_target(pred, target, reduction: str) -> tuple[torch.Tensor, torch.Tens
     target = as_float_tensor(target, "target", like=pred)
     check_same_shape(pred, target, "pred", "target")
     check_nonempty(pred, "pred")
-    if pred.dtype != target.dtype:
-        common = torch.promote_types(pred.dtype, target.dtype)
-        pred, target = pred.to(common), target.to(common)
+    pred, target = promote_floats(pred, target)
     return pred, target
 
 
-def mse(pred, target, *, reduction: str = "mean") -> torch.Tensor:
+def mse(pred: TensorLike, target: TensorLike, *, reduction: str = "mean") -> torch.Tensor:
     r"""Mean squared error (L2 loss).
 
     .. math::
@@ -59,10 +67,10 @@ def mse(pred, target, *, reduction: str = "mean") -> torch.Tensor:
     4.333333492279053
     """
     pred, target = _pred_target(pred, target, reduction)
-    return F.mse_loss(pred, target, reduction=reduction)
+    return raise_on_nan(F.mse_loss(pred, target, reduction=reduction), pred=pred, target=target)
 
 
-def mae(pred, target, *, reduction: str = "mean") -> torch.Tensor:
+def mae(pred: TensorLike, target: TensorLike, *, reduction: str = "mean") -> torch.Tensor:
     r"""Mean absolute error (L1 loss).
 
     .. math::
@@ -84,10 +92,10 @@ def mae(pred, target, *, reduction: str = "mean") -> torch.Tensor:
     1.6666666269302368
     """
     pred, target = _pred_target(pred, target, reduction)
-    return F.l1_loss(pred, target, reduction=reduction)
+    return raise_on_nan(F.l1_loss(pred, target, reduction=reduction), pred=pred, target=target)
 
 
-def huber(pred, target, *, delta: float = 1.0, reduction: str = "mean") -> torch.Tensor:
+def huber(pred: TensorLike, target: TensorLike, *, delta: float = 1.0, reduction: str = "mean") -> torch.Tensor:
     r"""Huber loss: quadratic for small residuals, linear for large ones.
 
     .. math::
@@ -116,10 +124,10 @@ def huber(pred, target, *, delta: float = 1.0, reduction: str = "mean") -> torch
     """
     delta = check_scalar(delta, "delta", low=0.0, low_inclusive=False)
     pred, target = _pred_target(pred, target, reduction)
-    return F.huber_loss(pred, target, reduction=reduction, delta=delta)
+    return raise_on_nan(F.huber_loss(pred, target, reduction=reduction, delta=delta), pred=pred, target=target)
 
 
-def quantile(pred, target, *, tau: float = 0.5, reduction: str = "mean") -> torch.Tensor:
+def quantile(pred: TensorLike, target: TensorLike, *, tau: float = 0.5, reduction: str = "mean") -> torch.Tensor:
     r"""Quantile (pinball) loss at level :math:`\tau`.
 
     .. math::
@@ -146,10 +154,10 @@ def quantile(pred, target, *, tau: float = 0.5, reduction: str = "mean") -> torc
     pred, target = _pred_target(pred, target, reduction)
     r = target - pred
     loss = r * (tau - (r < 0).to(r.dtype))
-    return reduce(loss, reduction)
+    return raise_on_nan(reduce(loss, reduction), pred=pred, target=target)
 
 
-def log_cosh(pred, target, *, reduction: str = "mean") -> torch.Tensor:
+def log_cosh(pred: TensorLike, target: TensorLike, *, reduction: str = "mean") -> torch.Tensor:
     r"""Log-cosh loss: a smooth, twice-differentiable stand-in for the absolute error.
 
     .. math::
@@ -177,4 +185,4 @@ def log_cosh(pred, target, *, reduction: str = "mean") -> torch.Tensor:
     pred, target = _pred_target(pred, target, reduction)
     r = pred - target
     loss = torch.logaddexp(r, -r) - _LOG2  # log((e^r + e^-r) / 2), never forms e^|r|
-    return reduce(loss, reduction)
+    return raise_on_nan(reduce(loss, reduction), pred=pred, target=target)

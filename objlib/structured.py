@@ -33,6 +33,7 @@ import math
 import torch
 
 from ._checks import (
+    TensorLike,
     as_float_tensor,
     as_index_tensor,
     as_tensor,
@@ -40,8 +41,11 @@ from ._checks import (
     check_ndim,
     check_nonempty,
     check_nonnegative,
+    check_not_nan,
     check_reduction,
     check_same_shape,
+    promote_floats,
+    raise_on_nan,
     reduce,
     value_checks_enabled,
 )
@@ -65,24 +69,21 @@ PAD_TAG = -1
 # ---------------------------------------------------------------------------------------
 
 
-def _tag_vector(x, name: str, num_tags: int, like: torch.Tensor) -> torch.Tensor | None:
+def _tag_vector(x: TensorLike | None, name: str, num_tags: int, like: torch.Tensor) -> torch.Tensor | None:
     if x is None:
         return None
     x = as_float_tensor(x, name, like=like)
     if x.shape != (num_tags,):
-        raise ValueError(
-            f"{name} must have shape (K,) = ({num_tags},), one score per tag, got {tuple(x.shape)}"
-        )
+        raise ValueError(f"{name} must have shape (K,) = ({num_tags},), one score per tag, got {tuple(x.shape)}")
     return x
 
 
-def _prefix_mask(mask, batch: int, length: int, device: torch.device):
+def _prefix_mask(mask: TensorLike, batch: int, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Convert and check the mask; return ``(mask as bool, lengths)``."""
     mask = as_tensor(mask, "mask")
     if mask.shape != (batch, length):
         raise ValueError(
-            f"mask must have shape (B, T) = ({batch}, {length}) like emissions[..., 0], "
-            f"got {tuple(mask.shape)}"
+            f"mask must have shape (B, T) = ({batch}, {length}) like emissions[..., 0], got {tuple(mask.shape)}"
         )
     if mask.device != device:
         raise ValueError(f"mask is on {mask.device} but emissions are on {device}")
@@ -100,7 +101,15 @@ def _prefix_mask(mask, batch: int, length: int, device: torch.device):
     return mask, lengths
 
 
-def _crf_inputs(emissions, transitions, start, end, mask):
+def _crf_inputs(
+    emissions: TensorLike,
+    transitions: TensorLike,
+    start: TensorLike | None,
+    end: TensorLike | None,
+    mask: TensorLike | None,
+) -> tuple[
+    torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None
+]:
     """Convert and check the CRF arguments; promote floats to one dtype."""
     emissions = as_float_tensor(emissions, "emissions")
     check_ndim(emissions, "emissions", 3)
@@ -127,12 +136,11 @@ def _crf_inputs(emissions, transitions, start, end, mask):
     return emissions, transitions, start, end, mask, lengths
 
 
-def _crf_tags(tags, emissions: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+def _crf_tags(tags: TensorLike, emissions: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     tags = as_index_tensor(tags, "tags")
     if tags.shape != emissions.shape[:2]:
         raise ValueError(
-            f"tags must have shape (B, T) = {tuple(emissions.shape[:2])} like emissions, "
-            f"got {tuple(tags.shape)}"
+            f"tags must have shape (B, T) = {tuple(emissions.shape[:2])} like emissions, got {tuple(tags.shape)}"
         )
     if tags.device != emissions.device:
         raise ValueError(f"tags is on {tags.device} but emissions are on {emissions.device}")
@@ -149,6 +157,11 @@ def _crf_tags(tags, emissions: torch.Tensor, mask: torch.Tensor | None) -> torch
     if mask is not None:
         tags = tags.masked_fill(~mask, 0)  # padded positions are ignored; keep the indexing valid
     return tags
+
+
+def _nan_checked(result: torch.Tensor, emissions, transitions, start, end) -> torch.Tensor:
+    """:func:`raise_on_nan` over the CRF's score arguments."""
+    return raise_on_nan(result, emissions=emissions, transitions=transitions, start=start, end=end)
 
 
 def _at_last_step(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
@@ -255,12 +268,15 @@ def _backward_matmul(emissions, transitions, end, mask) -> torch.Tensor | None:
     return torch.stack(betas[::-1], dim=1)
 
 
-def _transition_gradient(alphas, betas, emissions, transitions, log_z, weight) -> torch.Tensor:
-    """``sum_{b,t} weight[b,t] p_b(y_{t-1} = i, y_t = j)`` over steps ``t = 1..T-1``."""
+def _transition_gradient(alphas, betas, emissions, transitions, log_norm, weight) -> torch.Tensor:
+    """``sum_{b,t} weight[b,t] p_b(y_{t-1} = i, y_t = j)`` over steps ``t = 1..T-1``.
+
+    ``log_norm[b, t]`` is log Z as step t sees it (see :meth:`_LogPartition.backward`).
+    """
     num_tags = transitions.shape[0]
     col_max = transitions.amax(0)
     spread = float((col_max - transitions).max())
-    to_last = emissions[:, 1:] + betas[:, 1:] - log_z.view(-1, 1, 1)  # x_t(j) + beta_t(j) - log Z
+    to_last = emissions[:, 1:] + betas[:, 1:] - log_norm[:, 1:]  # x_t(j) + beta_t(j) - log Z
     if spread < -0.5 * math.log(torch.finfo(transitions.dtype).tiny):
         # exp(alpha_{t-1}(i) - m) * exp(A_ij - c_j) * exp(x_t(j) + beta_t(j) + m + c_j - log Z): the first
         # factor is <= 1, the third <= exp(spread), so one (K, B*T) @ (B*T, K) product sums them all
@@ -295,12 +311,29 @@ class _LogPartition(torch.autograd.Function):
             log_z = _log_partition_logspace(emissions, transitions, start, end, lengths)
             grads = iter(torch.autograd.grad(log_z, wanted, grad, create_graph=True, allow_unused=True))
             return (*(next(grads) if need else None for need in ctx.needs_input_grad[:4]), None)
+        if float(alphas.abs().max()) > torch.finfo(alphas.dtype).eps ** -0.5:
+            # scores so large that alpha + beta - log Z keeps fewer than half the dtype's digits
+            # (|alpha| > 2900 in float32, 6.7e7 in float64; none at emissions of 1e30): the
+            # textbook recursion's own backward, a softmax per step, stays exact
+            with torch.enable_grad():
+                leaves = [
+                    x.detach().requires_grad_(need) for x, need in zip(inputs, ctx.needs_input_grad, strict=False)
+                ]
+                log_z = _log_partition_logspace(leaves[0], leaves[1], leaves[2], leaves[3], lengths)
+                wanted = [x for x in leaves if x.requires_grad]
+                grads = iter(torch.autograd.grad(log_z, wanted, grad, allow_unused=True))
+            return (*(next(grads) if need else None for need in ctx.needs_input_grad[:4]), None)
         length = emissions.shape[1]
         mask = None if lengths is None else torch.arange(length, device=lengths.device) < lengths.unsqueeze(1)
         betas = _backward_matmul(emissions, transitions, end, mask)
         if betas is None:
             betas = _backward_logspace(emissions, transitions, end, mask)
-        marginals = torch.exp(alphas + betas - log_z.view(-1, 1, 1))  # p(y_t = j | x)
+        # log Z as each step sees it, logsumexp_j(alpha_t(j) + beta_t(j)): equal to log Z in exact
+        # arithmetic, and normalising by it keeps every step's marginals summing to 1 where
+        # alpha and beta are huge (emissions of 1e30) and their rounding errors would not cancel
+        # against the one log Z
+        log_norm = torch.logsumexp(alphas + betas, dim=2, keepdim=True)
+        marginals = torch.exp(alphas + betas - log_norm)  # p(y_t = j | x)
         if mask is not None:
             marginals = torch.where(mask.unsqueeze(2), marginals, 0.0)
         g_emissions = marginals * grad.view(-1, 1, 1)
@@ -309,7 +342,7 @@ class _LogPartition(torch.autograd.Function):
             weight = grad.unsqueeze(1).expand(-1, length - 1)
             if mask is not None:
                 weight = weight * mask[:, 1:]
-            g_transitions = _transition_gradient(alphas, betas, emissions, transitions, log_z, weight)
+            g_transitions = _transition_gradient(alphas, betas, emissions, transitions, log_norm, weight)
         g_start = g_emissions[:, 0].sum(0) if ctx.needs_input_grad[2] else None
         g_end = _at_last_step(g_emissions, lengths).sum(0) if ctx.needs_input_grad[3] else None
         return g_emissions, g_transitions, g_start, g_end, None
@@ -320,11 +353,17 @@ def _log_partition_logspace(emissions, transitions, start, end, lengths) -> torc
     return torch.logsumexp(last if end is None else last + end, dim=1)
 
 
+def _reads_no_data(x: torch.Tensor) -> bool:
+    """Under ``torch.compile`` and on the meta device no tensor may be read on the host."""
+    return x.device.type == "meta" or torch.compiler.is_compiling()
+
+
 def _log_partition(emissions, transitions, start, end, mask, lengths) -> torch.Tensor:
     if mask is not None:
         # padded steps never enter log Z; zeroing them keeps the unused recursion finite
         emissions = emissions.masked_fill(~mask.unsqueeze(2), 0.0)
-    if emissions.dtype not in (torch.float32, torch.float64):
+    if emissions.dtype not in (torch.float32, torch.float64) or _reads_no_data(emissions):
+        # the fast path chooses its form by reading the scores; the textbook one never does
         return _log_partition_logspace(emissions, transitions, start, end, lengths)
     zeros = emissions.new_zeros(emissions.shape[2])
     start = zeros if start is None else start
@@ -377,7 +416,14 @@ def _viterbi(emissions, transitions, start, end, lengths) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------
 
 
-def crf_log_partition(emissions, transitions, *, start=None, end=None, mask=None) -> torch.Tensor:
+def crf_log_partition(
+    emissions: TensorLike,
+    transitions: TensorLike,
+    *,
+    start: TensorLike | None = None,
+    end: TensorLike | None = None,
+    mask: TensorLike | None = None,
+) -> torch.Tensor:
     r"""Log partition function :math:`\log Z` of a linear-chain CRF, by the forward algorithm.
 
     .. math::
@@ -394,7 +440,11 @@ def crf_log_partition(emissions, transitions, *, start=None, end=None, mask=None
     for that. The gradient is not taken through the loop: the backward (beta) recursion gives
     the tag and tag-pair marginals, which are the derivatives of :math:`\log Z` with respect to
     the emissions and transitions. Second derivatives are supported (through autograd on the
-    log-space recursion).
+    log-space recursion). The fast path chooses its form by reading the scores (and falls back
+    to autograd on the textbook recursion where the scores are so large, :math:`|\alpha| >
+    \epsilon^{-1/2}`, that the marginals would lose their digits); under ``torch.compile`` and on
+    the meta device the textbook recursion is used throughout, which reads nothing, so with
+    value checks off the CRF functions compile with ``fullgraph=True``.
 
     Args:
         emissions: ``(B, T, K)`` scores; transitions ``(K, K)``; ``start``, ``end`` ``(K,)`` or
@@ -409,10 +459,19 @@ def crf_log_partition(emissions, transitions, *, start=None, end=None, mask=None
     tensor([1.3863])
     """
     emissions, transitions, start, end, mask, lengths = _crf_inputs(emissions, transitions, start, end, mask)
-    return _log_partition(emissions, transitions, start, end, mask, lengths)
+    log_z = _log_partition(emissions, transitions, start, end, mask, lengths)
+    return _nan_checked(log_z, emissions, transitions, start, end)
 
 
-def crf_score(emissions, tags, transitions, *, start=None, end=None, mask=None) -> torch.Tensor:
+def crf_score(
+    emissions: TensorLike,
+    tags: TensorLike,
+    transitions: TensorLike,
+    *,
+    start: TensorLike | None = None,
+    end: TensorLike | None = None,
+    mask: TensorLike | None = None,
+) -> torch.Tensor:
     r"""Score of given tag sequences under a linear-chain CRF (unnormalised log-probability).
 
     .. math::
@@ -430,11 +489,19 @@ def crf_score(emissions, tags, transitions, *, start=None, end=None, mask=None) 
     """
     emissions, transitions, start, end, mask, lengths = _crf_inputs(emissions, transitions, start, end, mask)
     tags = _crf_tags(tags, emissions, mask)
-    return _path_score(emissions, tags, transitions, start, end, mask, lengths)
+    score = _path_score(emissions, tags, transitions, start, end, mask, lengths)
+    return _nan_checked(score, emissions, transitions, start, end)
 
 
 def crf_nll(
-    emissions, tags, transitions, *, start=None, end=None, mask=None, reduction: str = "mean"
+    emissions: TensorLike,
+    tags: TensorLike,
+    transitions: TensorLike,
+    *,
+    start: TensorLike | None = None,
+    end: TensorLike | None = None,
+    mask: TensorLike | None = None,
+    reduction: str = "mean",
 ) -> torch.Tensor:
     r"""Negative log-likelihood of the gold tags under a linear-chain CRF.
 
@@ -463,10 +530,18 @@ def crf_nll(
     check_reduction(reduction)
     log_z = _log_partition(emissions, transitions, start, end, mask, lengths)
     gold = _path_score(emissions, tags, transitions, start, end, mask, lengths)
-    return reduce(log_z - gold, reduction)
+    nll = reduce(log_z - gold, reduction)
+    return _nan_checked(nll, emissions, transitions, start, end)
 
 
-def crf_decode(emissions, transitions, *, start=None, end=None, mask=None) -> torch.Tensor:
+def crf_decode(
+    emissions: TensorLike,
+    transitions: TensorLike,
+    *,
+    start: TensorLike | None = None,
+    end: TensorLike | None = None,
+    mask: TensorLike | None = None,
+) -> torch.Tensor:
     r"""Most likely tag sequence of each input, by the Viterbi algorithm.
 
     .. math::
@@ -487,11 +562,23 @@ def crf_decode(emissions, transitions, *, start=None, end=None, mask=None) -> to
     tensor([[ 0,  1, -1]])
     """
     emissions, transitions, start, end, mask, lengths = _crf_inputs(emissions, transitions, start, end, mask)
+    # a path cannot carry a NaN (Viterbi would decode one anyway); padded steps may hold anything
+    check_not_nan(emissions if mask is None else emissions.masked_fill(~mask.unsqueeze(2), 0.0), "emissions")
+    for x, name in ((transitions, "transitions"), (start, "start"), (end, "end")):
+        if x is not None:
+            check_not_nan(x, name)
     return _viterbi(emissions, transitions, start, end, lengths)
 
 
 def crf_hamming_hinge(
-    emissions, tags, transitions, *, start=None, end=None, mask=None, reduction: str = "mean"
+    emissions: TensorLike,
+    tags: TensorLike,
+    transitions: TensorLike,
+    *,
+    start: TensorLike | None = None,
+    end: TensorLike | None = None,
+    mask: TensorLike | None = None,
+    reduction: str = "mean",
 ) -> torch.Tensor:
     r"""Structured hinge of a linear-chain model with the Hamming distance as task loss.
 
@@ -522,15 +609,17 @@ def crf_hamming_hinge(
     num_tags = emissions.shape[2]
     with torch.no_grad():
         wrong = 1.0 - torch.nn.functional.one_hot(tags, num_tags).to(emissions.dtype)
-        detached = (None if x is None else x.detach() for x in (start, end))
-        worst = _viterbi(emissions.detach() + wrong, transitions.detach(), *detached, lengths)
+        start_d = None if start is None else start.detach()
+        end_d = None if end is None else end.detach()
+        worst = _viterbi(emissions.detach() + wrong, transitions.detach(), start_d, end_d, lengths)
         mistakes = worst != tags
         if mask is not None:
             worst = worst.masked_fill(~mask, 0)
             mistakes &= mask
         hamming = mistakes.sum(1).to(emissions.dtype)
     augmented = _path_score(emissions, worst, transitions, start, end, mask, lengths) + hamming
-    return reduce(augmented - _path_score(emissions, tags, transitions, start, end, mask, lengths), reduction)
+    loss = reduce(augmented - _path_score(emissions, tags, transitions, start, end, mask, lengths), reduction)
+    return _nan_checked(loss, emissions, transitions, start, end)
 
 
 # ---------------------------------------------------------------------------------------
@@ -538,7 +627,9 @@ def crf_hamming_hinge(
 # ---------------------------------------------------------------------------------------
 
 
-def structured_hinge(scores, target, task_loss, *, reduction: str = "mean") -> torch.Tensor:
+def structured_hinge(
+    scores: TensorLike, target: TensorLike, task_loss: TensorLike, *, reduction: str = "mean"
+) -> torch.Tensor:
     r"""Margin-rescaled structured hinge over an explicit set of candidate outputs.
 
     .. math::
@@ -571,10 +662,12 @@ def structured_hinge(scores, target, task_loss, *, reduction: str = "mean") -> t
         )
     task_loss = as_float_tensor(task_loss, "task_loss", like=scores)
     check_same_shape(scores, task_loss, "scores", "task_loss")
+    scores, task_loss = promote_floats(scores, task_loss)
     check_reduction(reduction)
     check_class_indices(target, scores.shape[1], "target")
     check_nonnegative(task_loss, "task_loss")
     if value_checks_enabled() and bool((task_loss.gather(1, target.unsqueeze(1)) != 0).any()):
         raise ValueError("task_loss must be 0 at the target (the correct output costs nothing)")
     augmented = (task_loss + scores).amax(dim=1)
-    return reduce(augmented - scores.gather(1, target.unsqueeze(1)).squeeze(1), reduction)
+    loss = reduce(augmented - scores.gather(1, target.unsqueeze(1)).squeeze(1), reduction)
+    return raise_on_nan(loss, scores=scores, task_loss=task_loss)

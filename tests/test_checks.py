@@ -172,3 +172,46 @@ def test_integer_counts():
         C.check_int(6, "k", low=1, high=5)
     with pytest.raises(ValueError, match=r"n must lie in \[0, inf\], got -1"):
         C.check_int(-1, "n", low=0)
+
+
+def test_raise_on_nan_names_the_input_that_made_the_result_nan():
+    pred, target = torch.tensor([1.0, float("nan")]), torch.tensor([0.0, 1.0])
+    out = (pred - target).square().mean()
+    with pytest.raises(ValueError, match="pred must not contain NaN"):
+        C.raise_on_nan(out, pred=pred, target=target)
+    inf_pred = torch.tensor([float("inf"), 0.0])
+    with pytest.raises(ValueError, match="pred must be finite here"):
+        C.raise_on_nan(inf_pred - inf_pred, pred=inf_pred, target=target)
+    finite = torch.tensor(1.0)
+    assert C.raise_on_nan(finite, pred=pred) is finite  # a finite result reads no input
+    with objlib.value_checks(False):
+        assert torch.isnan(C.raise_on_nan(out, pred=pred, target=target))  # NaN stays NaN
+
+
+def test_nan_fails_every_value_check():
+    nan = torch.tensor([0.5, float("nan")])
+    with pytest.raises(ValueError, match="weights must be non-negative, got NaN"):
+        C.check_nonnegative(nan, "weights")
+    with pytest.raises(ValueError, match="p must sum to 1"):
+        C.check_sums_to_one(nan, "p")
+    with pytest.raises(ValueError, match="scores must not contain NaN"):
+        C.check_not_nan(nan, "scores")
+    C.check_not_nan(torch.tensor([-float("inf"), 1.0]), "logits")  # an infinite logit is allowed
+
+
+def test_sum_to_one_tolerance_grows_like_rounding():
+    small, large = C.sum_to_one_tolerance(torch.float32, 10), C.sum_to_one_tolerance(torch.float32, 10**6)
+    assert 1e-4 <= small < large < 2.5e-4  # a square root of the length, not the length
+    assert C.sum_to_one_tolerance(torch.float64, 10**6) < 1e-7
+    assert C.sum_to_one_tolerance(torch.bfloat16, 10) < 0.05  # a sum of 1.1 fails even in bfloat16
+
+
+def test_promote_floats_and_complex_refusal():
+    a, b = C.promote_floats(torch.zeros(2), torch.zeros(2, dtype=torch.float64))
+    assert a.dtype == b.dtype == torch.float64
+    with pytest.raises(TypeError, match="labels must be real-valued"):
+        C.as_tensor(torch.zeros(2, dtype=torch.complex64), "labels")
+
+
+def test_convergence_warning_is_a_user_warning():
+    assert issubclass(C.ConvergenceWarning, UserWarning)

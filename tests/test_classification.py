@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import sklearn.metrics
 import torch
 import torch.nn.functional as F
 from hypothesis import given
@@ -448,10 +449,103 @@ def test_focal_refuses_bad_input():
         C.focal(x, t, reduction="avg")
 
 
+# ---------------------------------------------------------------------------------------
+# multiclass (Crammer-Singer) hinge
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n, classes", [(40, 3), (25, 7), (1, 3)])
+def test_multiclass_hinge_matches_sklearn(n, classes):
+    g = torch.Generator().manual_seed(n + classes)
+    scores = 2 * torch.randn(n, classes, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, classes, (n,), generator=g)
+    ref = sklearn.metrics.hinge_loss(labels.numpy(), scores.numpy(), labels=np.arange(classes))
+    assert abs(C.multiclass_hinge(scores, labels).item() - ref) < 1e-12
+    per_example = C.multiclass_hinge(scores, labels, reduction="none")
+    # brute force: the largest rival score, one example at a time
+    for i in range(n):
+        rivals = [scores[i, k].item() for k in range(classes) if k != labels[i]]
+        assert abs(per_example[i].item() - max(0.0, 1 + max(rivals) - scores[i, labels[i]].item())) < 1e-12
+    assert abs(C.multiclass_hinge(scores, labels, reduction="sum").item() - n * ref) < 1e-10
+
+
+def test_multiclass_hinge_bounds_the_error_and_reduces_to_the_binary_hinge():
+    g = torch.Generator().manual_seed(3)
+    scores = torch.randn(200, 5, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 5, (200,), generator=g)
+    errors = C.zero_one(scores, labels, reduction="none")
+    assert (C.multiclass_hinge(scores, labels, reduction="none") >= errors).all()
+    s = torch.randn(30, generator=g, dtype=torch.float64)
+    y = torch.where(torch.rand(30, generator=g) < 0.5, -1.0, 1.0).double()
+    two_class = torch.stack([-s / 2, s / 2], dim=1)
+    torch.testing.assert_close(C.multiclass_hinge(two_class, (y > 0).long()), C.hinge(s, y), rtol=1e-14, atol=0)
+
+
+def test_multiclass_hinge_gradient_goes_to_the_true_class_and_the_best_rival():
+    scores = torch.tensor([[1.0, 0.8, -2.0, 0.5]], dtype=torch.float64, requires_grad=True)
+    C.multiclass_hinge(scores, torch.tensor([0]), reduction="sum").backward()
+    assert scores.grad.tolist() == [[-1.0, 1.0, 0.0, 0.0]]
+    extreme = torch.tensor([[1e4, -1e4, 0.0]], requires_grad=True)
+    assert C.multiclass_hinge(extreme, torch.tensor([1])).item() == pytest.approx(2e4 + 1)
+    wide = 3 * torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    assert torch.autograd.gradcheck(
+        lambda s: C.multiclass_hinge(s, torch.tensor([0, 2, 1, 1]), margin=0.7), (wide.requires_grad_(),)
+    )
+
+
+def test_multiclass_hinge_refuses_bad_input():
+    s = torch.zeros(3, 4)
+    with pytest.raises(ValueError, match="labels must hold class indices"):
+        C.multiclass_hinge(s, torch.tensor([0, 4, 1]))
+    with pytest.raises(ValueError, match="labels must have shape"):
+        C.multiclass_hinge(s, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="scores must have 2"):
+        C.multiclass_hinge(torch.zeros(3), torch.tensor([0, 1, 1]))
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        C.multiclass_hinge(torch.zeros(3, 1), torch.tensor([0, 0, 0]))
+    with pytest.raises(ValueError, match="margin"):
+        C.multiclass_hinge(s, torch.tensor([0, 1, 1]), margin=-1.0)
+    with pytest.raises(ValueError, match="labels must hold integer"):
+        C.multiclass_hinge(s, torch.tensor([0.5, 1.0, 1.0]))
+
+
+# ---------------------------------------------------------------------------------------
+# pos_weight as torch users write it
+# ---------------------------------------------------------------------------------------
+
+
+def test_pos_weight_is_differentiable_and_accepts_torchs_shapes():
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(6, generator=g, dtype=torch.float64)
+    t = torch.rand(6, generator=g, dtype=torch.float64)
+    w = torch.tensor([2.5], dtype=torch.float64, requires_grad=True)  # the usual (1,) idiom
+    loss = C.binary_cross_entropy(x, t, pos_weight=w)
+    torch.testing.assert_close(loss, F.binary_cross_entropy_with_logits(x, t, pos_weight=w.detach()))
+    (grad,) = torch.autograd.grad(loss, w)
+    torch.testing.assert_close(grad, (t * F.softplus(-x)).mean().reshape(1))  # d loss / d w_+
+    assert torch.autograd.gradcheck(lambda x, w: C.binary_cross_entropy(x, t, pos_weight=w), (x.requires_grad_(), w))
+    # a 0-d logit with a (1,) weight keeps the shape of the logit
+    scalar = C.binary_cross_entropy(
+        torch.tensor(0.3), torch.tensor(1.0), pos_weight=torch.tensor([2.0]), reduction="none"
+    )
+    assert scalar.shape == () and abs(scalar.item() - 2.0 * F.softplus(torch.tensor(-0.3)).item()) < 1e-6
+    # one weight per class along the last axis, also differentiable
+    logits = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    targets = (torch.rand(4, 3, generator=g) < 0.5).double()
+    per_class = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    ours = C.binary_cross_entropy(logits, targets, pos_weight=per_class, reduction="none")
+    torch.testing.assert_close(
+        ours, F.binary_cross_entropy_with_logits(logits, targets, pos_weight=per_class.detach(), reduction="none")
+    )
+    ours.sum().backward()
+    assert per_class.grad is not None and torch.isfinite(per_class.grad).all()
+
+
 def test_public_names():
     expected = {
         "zero_one",
         "hinge",
+        "multiclass_hinge",
         "squared_hinge",
         "logistic",
         "exponential",

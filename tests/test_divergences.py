@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import ot
 import pytest
+import scipy.special
 import scipy.stats
 import torch
 import torch.nn.functional as F
@@ -14,7 +15,17 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 
 import objlib
-from objlib.divergences import gaussian_kl, js, kl, sinkhorn, wasserstein_1d
+from objlib._checks import ConvergenceWarning
+from objlib.divergences import (
+    Q_FORMS,
+    gaussian_kl,
+    js,
+    kl,
+    sinkhorn,
+    sinkhorn_divergence,
+    sliced_wasserstein,
+    wasserstein_1d,
+)
 
 LN2 = math.log(2.0)
 
@@ -133,6 +144,89 @@ def test_kl_keeps_dtype_and_accepts_lists():
 def test_kl_with_value_checks_off_still_computes():
     with objlib.value_checks(False):
         assert abs(kl([0.5, 0.5], [0.9, 0.1]).item() - scipy.stats.entropy([0.5, 0.5], [0.9, 0.1])) < 1e-6
+
+
+def test_kl_from_logits_matches_kl_div_of_log_softmax():
+    g = torch.Generator().manual_seed(30)
+    p = random_simplex(12, 9, generator=g, zeros=0.3)
+    z = 3 * torch.randn(12, 9, generator=g, dtype=torch.float64)
+    ref = F.kl_div(F.log_softmax(z, -1), p, reduction="batchmean")
+    torch.testing.assert_close(kl(p, z, q_form="logits"), ref, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(kl(p, F.log_softmax(z, -1), q_form="log_probs"), ref, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(kl(p, torch.softmax(z, -1)), ref, rtol=1e-12, atol=1e-14)
+    rows = torch.tensor(scipy.stats.entropy(p.numpy(), torch.softmax(z, -1).numpy(), axis=-1))
+    torch.testing.assert_close(kl(p, z, q_form="logits", reduction="none"), rows, rtol=1e-12, atol=1e-14)
+
+
+def test_kl_from_logits_gradient_is_softmax_minus_p_and_survives_extreme_logits():
+    g = torch.Generator().manual_seed(31)
+    p = random_simplex(4, 6, generator=g, zeros=0.3)
+    z = (1e4 * torch.randn(4, 6, generator=g, dtype=torch.float64)).requires_grad_()
+    value = kl(p, z, q_form="logits", reduction="sum")
+    (grad,) = torch.autograd.grad(value, z)
+    torch.testing.assert_close(grad, torch.softmax(z.detach(), -1) - p, rtol=0, atol=1e-12)
+    # where the softmax underflows to 0 the probabilities form says inf; the logits form is exact
+    exact = (p * (torch.log(torch.where(p > 0, p, 1.0)) - F.log_softmax(z.detach(), -1))).sum()
+    assert torch.isfinite(value) and abs(value.item() - exact.item()) <= 1e-9 * exact.item()
+    assert kl(p, torch.softmax(z.detach(), -1), reduction="sum").item() == math.inf
+
+
+def test_kl_from_logits_accepts_masked_classes():
+    # a logit of -inf masks a class; the teacher gives it 0: 0 * log 0 = 0, no NaN anywhere
+    z = torch.tensor([[0.5, -math.inf, 1.0], [2.0, 0.0, -math.inf]], dtype=torch.float64, requires_grad=True)
+    p = torch.tensor([[0.3, 0.0, 0.7], [0.5, 0.5, 0.0]], dtype=torch.float64)
+    value = kl(p, z, q_form="logits")
+    finite_z = z.detach().clone()
+    finite_z[torch.isinf(finite_z)] = -1e300  # the same softmax
+    torch.testing.assert_close(value, kl(p, torch.softmax(finite_z, -1)), rtol=1e-12, atol=0)
+    value.backward()
+    assert torch.isfinite(z.grad).all() and z.grad[0, 1] == 0
+    p_grad = p.clone().requires_grad_()
+    kl(p_grad, z.detach(), q_form="logits").backward()
+    assert torch.isfinite(p_grad.grad).all()
+    # mass on a masked class: the divergence is infinite, as for probabilities
+    assert kl(torch.tensor([0.5, 0.5]), torch.tensor([0.0, -math.inf]), q_form="logits").item() == math.inf
+
+
+def test_kl_gradcheck_in_every_form_and_second_order():
+    g = torch.Generator().manual_seed(32)
+    p = random_simplex(3, 4, generator=g).requires_grad_()  # inside the simplex: finite differences
+    q = random_simplex(3, 4, generator=g).requires_grad_()
+    z = torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    with objlib.value_checks(False):  # finite differences leave the simplex
+        assert torch.autograd.gradcheck(lambda z: kl(p.detach(), z, q_form="logits", reduction="none"), (z,))
+        assert torch.autograd.gradcheck(lambda p, z: kl(p, z, q_form="log_probs", reduction="none"), (p, z))
+        assert torch.autograd.gradcheck(lambda p, q: kl(p, q, reduction="none"), (p, q))  # the exact form
+        assert torch.autograd.gradgradcheck(lambda p, q: kl(p, q, reduction="none"), (p, q))
+        assert torch.autograd.gradgradcheck(lambda z: kl(p.detach(), z, q_form="logits"), (z,))
+
+
+@pytest.mark.parametrize(
+    "q, q_form, match",
+    [
+        ([[0.1, 0.2]], "log_probs", "q must hold log-probabilities"),
+        ([[0.1, math.nan]], "logits", "q must not contain NaN"),
+        ([[0.1, 0.2]], "softmax", "q_form must be one of"),
+    ],
+)
+def test_kl_log_forms_refuse_bad_input(q, q_form, match):
+    with pytest.raises(ValueError, match=match):
+        kl([[0.5, 0.5]], q, q_form=q_form)
+
+
+def test_kl_with_value_checks_off_reads_no_data_and_keeps_nan():
+    with objlib.value_checks(False):
+        for q_form in Q_FORMS:
+            out = kl(torch.rand(2, 3, device="meta"), torch.rand(2, 3, device="meta"), q_form=q_form)
+            assert out.device.type == "meta"
+        p = torch.tensor([[0.0, 0.5, 0.5]], dtype=torch.float64)
+        for q, q_form in (
+            ([[math.nan, 0.5, 0.5]], "probs"),
+            ([[math.nan, 0.0, 0.0]], "logits"),
+            ([[math.nan, -1.0, -1.0]], "log_probs"),
+        ):
+            assert torch.isnan(kl(p, torch.tensor(q, dtype=torch.float64), q_form=q_form))
+        assert torch.isnan(kl(torch.tensor([[math.nan, 0.5, 0.5]]), torch.tensor([[0.2, 0.3, 0.5]])))
 
 
 @pytest.mark.parametrize(
@@ -374,6 +468,108 @@ def test_wasserstein_refuses_bad_input(args, kwargs, match):
 
 
 # ---------------------------------------------------------------------------------------
+# sliced_wasserstein
+# ---------------------------------------------------------------------------------------
+
+
+def _clouds(seed, n=30, m=20, d=3):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = 0.5 * torch.randn(m, d, generator=g, dtype=torch.float64) + 1.0
+    directions = torch.randn(9, d, generator=g, dtype=torch.float64)
+    xw = torch.rand(n, generator=g, dtype=torch.float64)
+    yw = torch.rand(m, generator=g, dtype=torch.float64)
+    return x, y, directions, xw, yw
+
+
+@pytest.mark.parametrize("p", [1, 2, 3.5])
+@pytest.mark.parametrize("n, m", [(30, 20), (25, 25)])
+def test_sliced_wasserstein_matches_pot_with_the_same_directions(p, n, m):
+    x, y, directions, xw, yw = _clouds(int(10 * p) + n, n, m)
+    unit = directions / directions.norm(dim=1, keepdim=True)
+    ref = ot.sliced_wasserstein_distance(x.numpy(), y.numpy(), p=p, projections=unit.T.numpy())
+    assert abs(sliced_wasserstein(x, y, p=p, directions=directions).item() - ref) < 1e-12
+    a, b = (xw / xw.sum()).numpy(), (yw / yw.sum()).numpy()
+    ref_w = ot.sliced_wasserstein_distance(x.numpy(), y.numpy(), a, b, p=p, projections=unit.T.numpy())
+    assert abs(sliced_wasserstein(x, y, xw, yw, p=p, directions=directions).item() - ref_w) < 1e-12
+
+
+def test_sliced_wasserstein_is_the_mean_of_projected_1d_distances():
+    # brute force: one wasserstein_1d per direction, each a sort of the projected samples
+    x, y, directions, _, _ = _clouds(31, 12, 12)
+    unit = directions / directions.norm(dim=1, keepdim=True)
+    per_direction = [wasserstein_1d(x @ u, y @ u, p=2).item() ** 2 for u in unit]
+    expected = math.sqrt(sum(per_direction) / len(per_direction))
+    assert abs(sliced_wasserstein(x, y, directions=directions).item() - expected) < 1e-13
+
+
+def test_sliced_wasserstein_random_directions_follow_the_generator():
+    x, y, _, _, _ = _clouds(32)
+    first = sliced_wasserstein(x, y, generator=torch.Generator().manual_seed(5))
+    again = sliced_wasserstein(x, y, generator=torch.Generator().manual_seed(5))
+    other = sliced_wasserstein(x, y, generator=torch.Generator().manual_seed(6))
+    assert first.item() == again.item() and first.item() != other.item()
+    # the same directions, drawn here the way the function draws them
+    directions = torch.randn(50, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    assert sliced_wasserstein(x, y, directions=directions).item() == first.item()
+
+
+def test_sliced_wasserstein_properties():
+    x, y, directions, _, _ = _clouds(33)
+    assert sliced_wasserstein(x, x, directions=directions).item() == 0.0
+    forward = sliced_wasserstein(x, y, directions=directions)
+    torch.testing.assert_close(forward, sliced_wasserstein(y, x, directions=directions), rtol=1e-13, atol=0)
+    # a translation by t moves every projection by u.t: SW_2^2 = mean over directions of (u.t)^2
+    shift = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    unit = directions / directions.norm(dim=1, keepdim=True)
+    expected = ((unit @ shift) ** 2).mean().sqrt()
+    torch.testing.assert_close(sliced_wasserstein(x + shift, x, directions=directions), expected, rtol=1e-12, atol=0)
+    # never more than the full W_2 (each projection is 1-Lipschitz), here the exact OT cost
+    n = x.shape[0]
+    exact = math.sqrt(ot.emd2(np.full(n, 1 / n), np.full(n, 1 / n), (torch.cdist(x, x + shift) ** 2).numpy()))
+    assert sliced_wasserstein(x + shift, x, directions=directions).item() <= exact + 1e-12
+
+
+def test_sliced_wasserstein_gradcheck_and_training_signal():
+    x, y, directions, xw, yw = _clouds(34, 6, 5, d=2)
+    args = tuple(t.clone().requires_grad_() for t in (x, y, xw, yw))
+    for p in (1, 2):
+        assert torch.autograd.gradcheck(
+            lambda *a, p=p: sliced_wasserstein(*a, p=p, directions=directions[:4, :2]), args
+        )
+    # gradient descent on the points of x pulls them onto y
+    moving = x.clone().requires_grad_()
+    start = sliced_wasserstein(moving, y, directions=directions[:, :2]).item()
+    optimizer = torch.optim.SGD([moving], lr=0.5)
+    for step in range(25):
+        optimizer.zero_grad()
+        sliced_wasserstein(moving, y, generator=torch.Generator().manual_seed(step), n_projections=20).backward()
+        optimizer.step()
+    assert sliced_wasserstein(moving, y, directions=directions[:, :2]).item() < 0.3 * start
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, error, match",
+    [
+        (([[0.0, 1.0]], [[0.0, 1.0, 2.0]]), {}, ValueError, "same dimension|one dimension d"),
+        (([0.0, 1.0], [[0.0, 1.0]]), {}, ValueError, "x must be a point cloud"),
+        ((torch.empty(0, 2), [[0.0, 1.0]]), {}, ValueError, "x is empty"),
+        (([[0.0, math.nan]], [[0.0, 1.0]]), {}, ValueError, "x must be finite"),
+        (([[0.0, 1.0]], [[0.0, 1.0]], [1.0, 2.0]), {}, ValueError, "x_weights must have shape"),
+        (([[0.0, 1.0]], [[0.0, 1.0]], None, [-1.0]), {}, ValueError, "y_weights must be non-negative"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"p": 0.5}, ValueError, "p must lie in"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"n_projections": 0}, ValueError, "n_projections"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"n_projections": 2.0}, TypeError, "n_projections"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"directions": [[1.0, 0.0, 0.0]]}, ValueError, "directions must have"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"directions": [[0.0, 0.0]]}, ValueError, "directions must not"),
+    ],
+)
+def test_sliced_wasserstein_refuses_bad_input(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        sliced_wasserstein(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------
 # sinkhorn
 # ---------------------------------------------------------------------------------------
 
@@ -518,6 +714,215 @@ def test_sinkhorn_refuses_bad_input(args, kwargs, match):
 def test_sinkhorn_max_iter_must_be_int():
     with pytest.raises(TypeError, match="max_iter"):
         sinkhorn([1.0], [1.0], [[0.0]], epsilon=0.1, max_iter=10.0)
+
+
+def _small_problems(count, seed=0, n=10):
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(count):
+        cost = torch.rand(n, n, generator=g, dtype=torch.float64)
+        a = torch.rand(n, generator=g, dtype=torch.float64) + 0.1
+        b = torch.rand(n, generator=g, dtype=torch.float64) + 0.1
+        yield a / a.sum(), b / b.sum(), cost
+
+
+def test_sinkhorn_warns_when_it_stops_before_tol_and_says_what_it_reached():
+    a, b, cost = next(_small_problems(1))
+    with pytest.warns(ConvergenceWarning, match=r"max_iter=50 before reaching tol=1\.0e-09.*violation is \d"):
+        plan, value = sinkhorn(a, b, cost, epsilon=1e-3, max_iter=50)
+    assert (plan.sum(0) - b).abs().sum() > 1e-6  # it really had not converged
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sinkhorn(a, b, cost, epsilon=1e-3, max_iter=50, tol=0.0)  # a fixed number of iterations: no warning
+        sinkhorn(a, b, cost, epsilon=0.1, max_iter=10_000)  # converged: no warning
+
+
+def test_sinkhorn_default_tol_is_what_the_dtype_can_reach():
+    a, b, cost = _ot_problem(40, n=50, m=40)
+    a, b, cost = a.float(), b.float(), cost.float()
+    with pytest.warns(ConvergenceWarning):  # float32 rounding keeps the violation above 1e-9
+        sinkhorn(a, b, cost, epsilon=0.01, max_iter=3000, tol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan, _ = sinkhorn(a, b, cost, epsilon=0.01, max_iter=3000)  # the float32 default, 1e-5
+    assert (plan.sum(0) - b).abs().sum() <= 1e-5
+    a64, b64 = a.double() / a.double().sum(), b.double() / b.double().sum()
+    plan64, _ = sinkhorn(
+        a64, b64, cost.double(), epsilon=0.01, max_iter=20_000, epsilon_scaling=True, over_relaxation=1.8
+    )
+    assert (plan64.sum(0) - b64).abs().sum() <= 1e-9  # the float64 default
+
+
+def test_sinkhorn_unconverged_plan_can_cost_less_than_the_optimum():
+    # the silent failure the warning exists for: a plan off its marginals undercuts the exact cost
+    found = False
+    for a, b, cost in _small_problems(20, seed=1):
+        exact = ot.emd2(a.numpy(), b.numpy(), cost.numpy())
+        with pytest.warns(ConvergenceWarning):
+            _, value = sinkhorn(a, b, cost, epsilon=1e-3, max_iter=100)
+        found |= value.item() < exact - 1e-6
+    assert found
+
+
+@pytest.mark.parametrize("cached", [True, False])
+@pytest.mark.parametrize("scaling, omega", [(False, 1.0), (True, 1.0), (True, 1.8)])
+def test_sinkhorn_acceleration_keeps_the_solution(cached, scaling, omega):
+    from objlib.divergences import _solve
+
+    a, b, cost = _ot_problem(41, n=20, m=15)
+    solved = _solve(a, b, cost, 0.01, 50_000, 1e-12, scaling, omega, cached=cached)
+    assert solved.violation <= 1e-12
+    ref = _pot(ot.sinkhorn, a, b, cost, 0.01, method="sinkhorn_log")
+    np.testing.assert_allclose(solved.log_plan.exp().numpy(), ref, rtol=0, atol=1e-11)
+    plan, _ = sinkhorn(
+        a, b, cost, epsilon=0.01, max_iter=50_000, tol=1e-12, epsilon_scaling=scaling, over_relaxation=omega
+    )
+    np.testing.assert_allclose(plan.numpy(), ref, rtol=0, atol=1e-11)
+
+
+def test_sinkhorn_scaling_and_over_relaxation_need_fewer_iterations():
+    from objlib.divergences import _solve
+
+    counts = {"plain": [], "scaled": [], "scaled + over-relaxed": []}
+    for a, b, cost in _small_problems(9, seed=2):
+        for name, scaling, omega in (
+            ("plain", False, 1.0),
+            ("scaled", True, 1.0),
+            ("scaled + over-relaxed", True, 1.8),
+        ):
+            counts[name].append(_solve(a, b, cost, 1e-3, 5000, 1e-9, scaling, omega).iterations)
+    median = {name: float(np.median(c)) for name, c in counts.items()}
+    assert median["scaled"] < median["plain"]
+    assert median["scaled + over-relaxed"] < 0.5 * median["scaled"]
+
+
+def test_sinkhorn_loop_for_gpus_reads_the_host_only_at_its_checks(monkeypatch):
+    from objlib.divergences import _iterate_logsumexp
+
+    a, b, cost = _ot_problem(42, n=12, m=9)
+    args = (
+        -cost / 0.05,
+        a.log(),
+        b.log(),
+        a,
+        b,
+        torch.zeros(12, dtype=torch.float64),
+        torch.zeros(9, dtype=torch.float64),
+    )
+    reads = []
+    for method in ("__float__", "__bool__", "item"):
+        original = getattr(torch.Tensor, method)
+        monkeypatch.setattr(torch.Tensor, method, lambda self, *x, _o=original: reads.append(1) or _o(self, *x))
+    _iterate_logsumexp(*args, 100, 1e-30, 1.0)
+    assert 0 < len(reads) <= 100 // 10
+    # with tol = 0 nothing is read at all: the loop runs on the meta device, where nothing can be
+    meta = tuple(x.to("meta") for x in args)
+    u, v, iterations, converged = _iterate_logsumexp(*meta, 30, 0.0, 1.0)
+    assert u.device.type == "meta" and iterations == 30 and not converged
+
+
+def test_sinkhorn_with_a_nan_marginal():
+    a = torch.tensor([0.5, math.nan, 0.5], dtype=torch.float64)
+    b = torch.full((2,), 0.5, dtype=torch.float64)
+    cost = torch.rand(3, 2, dtype=torch.float64)
+    with pytest.raises(ValueError, match="a must"):
+        sinkhorn(a, b, cost, epsilon=0.1)
+    with objlib.value_checks(False), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan, value = sinkhorn(a, b, cost, epsilon=0.1)
+    assert torch.isnan(plan).any() and torch.isnan(value)  # never a plausible plan
+
+
+def test_sinkhorn_over_relaxation_is_checked():
+    with pytest.raises(ValueError, match="over_relaxation"):
+        sinkhorn([1.0], [1.0], [[0.0]], epsilon=0.1, over_relaxation=2.0)
+
+
+# ---------------------------------------------------------------------------------------
+# sinkhorn_divergence
+# ---------------------------------------------------------------------------------------
+
+
+def _entropic_ot_by_pot(x, y, a, b, eps, with_entropy):
+    """OT_eps from POT's log-domain plan: <P, C> (+ eps KL(P || a b^T))."""
+    cost = ot.dist(x.numpy(), y.numpy())  # squared Euclidean
+    plan = _pot(ot.sinkhorn, a, b, torch.from_numpy(cost), eps, method="sinkhorn_log")
+    value = (plan * cost).sum()
+    if with_entropy:
+        ref = np.outer(a.numpy(), b.numpy())
+        value += eps * scipy.special.xlogy(plan, plan / ref).sum()
+    return value
+
+
+@pytest.mark.parametrize("with_entropy", [True, False])
+def test_sinkhorn_divergence_matches_its_three_transport_problems(with_entropy):
+    x, y, _, xw, yw = _clouds(43, 7, 5, d=2)
+    a, b = xw / xw.sum(), yw / yw.sum()
+    expected = _entropic_ot_by_pot(x, y, a, b, 0.5, with_entropy) - 0.5 * (
+        _entropic_ot_by_pot(x, x, a, a, 0.5, with_entropy) + _entropic_ot_by_pot(y, y, b, b, 0.5, with_entropy)
+    )
+    value = sinkhorn_divergence(x, y, a, b, epsilon=0.5, with_entropy=with_entropy, max_iter=20_000, tol=1e-13)
+    assert abs(value.item() - expected) < 1e-10
+
+
+def test_sinkhorn_divergence_without_entropy_is_pots():
+    x, y, _, _, _ = _clouds(44, 12, 10, d=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = ot.bregman.empirical_sinkhorn_divergence(x.numpy(), y.numpy(), 0.5, stopThr=1e-14, numIterMax=100_000)
+    ours = sinkhorn_divergence(x, y, epsilon=0.5, with_entropy=False, max_iter=20_000, tol=1e-13)
+    assert ref > 0 and abs(ours.item() - ref) < 1e-10  # POT clamps at 0; the case is positive
+
+
+def test_sinkhorn_divergence_is_zero_at_equality_and_positive_elsewhere():
+    x, _, _, xw, _ = _clouds(45, 8, 8, d=2)
+    a = xw / xw.sum()
+    assert abs(sinkhorn_divergence(x, x, a, a, epsilon=0.05).item()) < 1e-12
+    g = torch.Generator().manual_seed(46)
+    for trial in range(12):
+        n, m = 3 + trial % 5, 2 + trial % 7
+        x = torch.randn(n, 2, generator=g, dtype=torch.float64)
+        y = torch.randn(m, 2, generator=g, dtype=torch.float64) * (0.5 + trial / 10)
+        eps = [0.01, 0.1, 1.0, 10.0][trial % 4]
+        assert sinkhorn_divergence(x, y, epsilon=eps, max_iter=20_000).item() > 0
+        assert sinkhorn_divergence(x, y, epsilon=eps, p=1, max_iter=20_000).item() > 0
+
+
+def test_sinkhorn_divergence_removes_the_entropic_bias():
+    # OT_eps(x, x) > 0 for the biased cost, while S_eps(x, x) = 0; and the debiased divergence is
+    # smallest at the target, the biased one at a shrunken copy of it
+    x, _, _, _, _ = _clouds(47, 30, 30, d=2)
+    shrink = [0.6, 0.8, 1.0, 1.2]
+    debiased = [sinkhorn_divergence(s * x, x, epsilon=0.5).item() for s in shrink]
+    biased = []
+    for s in shrink:
+        cost = torch.cdist(s * x, x) ** 2
+        uniform = torch.full((30,), 1 / 30, dtype=torch.float64)
+        plan, _ = sinkhorn(uniform, uniform, cost, epsilon=0.5, epsilon_scaling=True)
+        biased.append(_entropic_ot_by_pot(s * x, x, uniform, uniform, 0.5, True))
+    assert int(np.argmin(debiased)) == 2 and int(np.argmin(biased)) < 2
+
+
+def test_sinkhorn_divergence_gradcheck():
+    x, y, _, xw, yw = _clouds(48, 4, 3, d=2)
+    args = (x.clone().requires_grad_(), y.clone().requires_grad_())
+    assert torch.autograd.gradcheck(
+        lambda x, y: sinkhorn_divergence(x, y, epsilon=0.5, max_iter=40, tol=0.0, epsilon_scaling=False), args
+    )
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (([[0.0, 1.0]], [[0.0, 1.0, 2.0]]), {"epsilon": 0.1}, "one dimension d"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"epsilon": 0.0}, "epsilon"),
+        (([[0.0, 1.0]], [[0.0, 1.0]], [0.5]), {"epsilon": 0.1}, "x_weights must sum to 1"),
+        (([[0.0, 1.0]], [[0.0, math.inf]]), {"epsilon": 0.1}, "y must be finite"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"epsilon": 0.1, "p": 0.5}, "p must lie in"),
+    ],
+)
+def test_sinkhorn_divergence_refuses_bad_input(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sinkhorn_divergence(*args, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def _brute_ranknet(scores, relevance):
 def _brute_lambdarank(scores, relevance, k=None, gain="exponential"):
     """Weights from actually swapping the two documents' scores and recomputing NDCG@k."""
     base = _brute_ndcg(scores.detach(), relevance, k, gain)
-    total = scores.sum() * 0
+    total, pairs = scores.sum() * 0, 0
     for i in range(len(scores)):
         for j in range(len(scores)):
             if relevance[i] > relevance[j]:
@@ -65,7 +65,8 @@ def _brute_lambdarank(scores, relevance, k=None, gain="exponential"):
                 swapped[i], swapped[j] = scores[j].detach(), scores[i].detach()
                 weight = abs(_brute_ndcg(swapped, relevance, k, gain) - base)
                 total = total + weight * torch.log1p(torch.exp(-(scores[i] - scores[j])))
-    return total
+                pairs += 1
+    return total / max(pairs, 1)  # the mean over ordered pairs, as ranknet
 
 
 # ---------------------------------------------------------------------------------------
@@ -139,9 +140,7 @@ def test_ranknet_gradcheck_and_extremes():
 def test_ranknet_and_listnet_ignore_a_common_shift(shift, seed):
     scores, relevance = _random_queries(length=5, seed=seed)
     for loss in (ranknet, listnet):
-        torch.testing.assert_close(
-            loss(scores + shift, relevance), loss(scores, relevance), rtol=1e-9, atol=1e-9
-        )
+        torch.testing.assert_close(loss(scores + shift, relevance), loss(scores, relevance), rtol=1e-9, atol=1e-9)
 
 
 # ---------------------------------------------------------------------------------------
@@ -230,9 +229,7 @@ def test_listnet_gradcheck_and_extremes():
 def test_linear_gain_matches_sklearn(k):
     scores, relevance = _random_queries(12, length=6, grades=5, seed=7)
     s, r = scores.numpy(), relevance.numpy()
-    assert ndcg(scores, relevance, k=k, gain="linear").item() == pytest.approx(
-        ndcg_score(r, s, k=k), abs=1e-12
-    )
+    assert ndcg(scores, relevance, k=k, gain="linear").item() == pytest.approx(ndcg_score(r, s, k=k), abs=1e-12)
     assert dcg(scores, relevance, k=k, gain="linear").item() == pytest.approx(dcg_score(r, s, k=k), abs=1e-12)
 
 
@@ -254,9 +251,7 @@ def test_exponential_gain_matches_loop(k):
     ref_dcg = torch.tensor([_brute_dcg(s, r, k) for s, r in zip(flat_s, flat_r, strict=True)], dtype=F64)
     torch.testing.assert_close(ours, ref.reshape(3, 2), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(ours_dcg, ref_dcg.reshape(3, 2), rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(
-        ndcg(scores, relevance, k=k, reduction="sum"), ref.sum(), rtol=1e-12, atol=1e-12
-    )
+    torch.testing.assert_close(ndcg(scores, relevance, k=k, reduction="sum"), ref.sum(), rtol=1e-12, atol=1e-12)
 
 
 def test_ties_are_ranked_in_list_order():
@@ -332,3 +327,28 @@ def test_value_checks_switch_skips_the_relevance_check():
         ranknet(torch.zeros(3), -torch.ones(3))  # refused only while checks are on
     with pytest.raises(ValueError, match="relevance"):
         ranknet(torch.zeros(3), -torch.ones(3))
+
+
+def test_lambdarank_promotes_mixed_dtypes_like_the_rest_of_the_family():
+    # float32 scores with float64 grades, and integer scores, raised a raw torch error before
+    scores, relevance = _random_queries(3, length=6, seed=7)
+    reference = lambdarank(scores, relevance, reduction="none")
+    mixed = lambdarank(scores.float(), relevance, reduction="none")
+    assert mixed.dtype == torch.float64
+    torch.testing.assert_close(mixed, reference, rtol=1e-6, atol=1e-7)
+    integer_scores = scores.round().long()
+    torch.testing.assert_close(lambdarank(integer_scores, relevance), lambdarank(integer_scores.double(), relevance))
+    for fn in (ranknet, listnet, ndcg, dcg):
+        assert fn(scores.float(), relevance).dtype == torch.float64
+
+
+def test_lambdarank_with_unit_weights_is_ranknet():
+    # pairs are averaged in both losses: with every |delta NDCG| equal to 1 they coincide.
+    # Two documents, grades 1 and 0: IDCG = 1 and swapping them changes NDCG by 1 - 1/log2(3);
+    # with linear gains and k = 1 the swap changes NDCG@1 by exactly 1.
+    scores = torch.tensor([[0.3, 1.2], [2.0, -1.0]], dtype=F64)
+    relevance = torch.tensor([[1.0, 0.0], [1.0, 0.0]], dtype=F64)
+    torch.testing.assert_close(
+        lambdarank(scores, relevance, k=1, gain="linear", reduction="none"),
+        ranknet(scores, relevance, reduction="none"),
+    )

@@ -492,3 +492,45 @@ def test_structured_hinge_refuses_bad_input():
         structured_hinge(scores, target, nonzero)
     with pytest.raises(ValueError, match="reduction"):
         structured_hinge(scores, target, task_loss, reduction="max")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("scale", [1e4, 1e10, 1e30])
+def test_gradients_stay_normalised_at_huge_emissions(dtype, scale):
+    # beyond the contract's 1e4 the values stayed finite but the product-form gradients lost their
+    # normalisation (inf at 1e10 in float32, rows summing to 0 at 1e30): now they are the
+    # textbook recursion's, marginals that sum to 1 at every unmasked step
+    emissions, tags, transitions, start, end, mask = _random_crf(3, 5, 4, seed=31)
+    emissions = (scale * emissions).to(dtype).requires_grad_()
+    transitions = transitions.to(dtype).requires_grad_()
+    kw = dict(start=start.to(dtype), end=end.to(dtype), mask=mask)
+    log_z = crf_log_partition(emissions, transitions, **kw)
+    assert torch.isfinite(log_z).all()
+    g_emissions, g_transitions = torch.autograd.grad(log_z.sum(), (emissions, transitions))
+    assert torch.isfinite(g_emissions).all() and torch.isfinite(g_transitions).all()
+    step_sums = g_emissions.sum(-1)
+    torch.testing.assert_close(step_sums[mask], torch.ones_like(step_sums[mask]), rtol=0, atol=1e-5)
+    transitions_taken = (mask.sum(1) - 1).sum().to(dtype)  # one pair marginal per step after the first
+    torch.testing.assert_close(g_transitions.sum(), transitions_taken, rtol=1e-5, atol=0)
+    # the same numbers as autograd through the textbook recursion
+    from objlib.structured import _log_partition_logspace
+
+    leaf_e = emissions.detach().masked_fill(~mask.unsqueeze(2), 0.0).requires_grad_()
+    leaf_t = transitions.detach().requires_grad_()
+    ref = _log_partition_logspace(leaf_e, leaf_t, kw["start"], kw["end"], mask.sum(1))
+    ref_e, ref_t = torch.autograd.grad(ref.sum(), (leaf_e, leaf_t))
+    tol = 1e-4 if dtype == torch.float32 else 1e-9
+    torch.testing.assert_close(g_emissions, ref_e, rtol=0, atol=tol)
+    torch.testing.assert_close(g_transitions, ref_t, rtol=0, atol=tol * 10)
+
+
+def test_decode_refuses_nan_and_nll_reads_no_data_with_checks_off():
+    emissions, tags, transitions, _, _, mask = _random_crf(2, 4, 3, seed=32)
+    bad = emissions.clone()
+    bad[0, 1, 2] = math.nan
+    with pytest.raises(ValueError, match="emissions must not contain NaN"):
+        crf_decode(bad, transitions, mask=mask)
+    with objlib.value_checks(False):
+        meta = [x.to("meta") for x in (emissions, tags, transitions)]
+        assert crf_nll(*meta).device.type == "meta"  # the fast path's host reads are skipped
+        assert crf_log_partition(meta[0], meta[2]).shape == (2,)
