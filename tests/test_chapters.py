@@ -85,6 +85,29 @@ def test_numbered_things_are_referenced_by_label(path):
         assert (path.parent / target).exists() and target.startswith(f"{int(number):02d}_"), (
             f"[Chapter {number}] links to {target}"
         )
+    # Every mention of a chapter is a working link, so a reader can follow it (HTML and JupyterLab).
+    assert not _unlinked_chapter_mentions(markdown), f"unlinked: {_unlinked_chapter_mentions(markdown)}"
+
+
+def _unlinked_chapter_mentions(markdown):
+    """'Chapter N' and 'Chapters N and M' written without a [Chapter N](file) link."""
+    prose = re.sub(r"\[Chapters? \d+\]\([^)]+\)", "", markdown)
+    return re.findall(r"\bChapters? \d+", prose)
+
+
+def test_unlinked_chapter_mentions_are_caught():
+    text = "As [Chapter 3](03_surrogate_losses.ipynb) showed, and Chapter 9 will show; see Chapters 10."
+    assert _unlinked_chapter_mentions(text) == ["Chapter 9", "Chapters 10"]
+
+
+def test_the_intro_lists_every_chapter_under_its_part():
+    intro = (ROOT / "intro.md").read_text()
+    linked = re.findall(r"\]\(chapters/(\d\d_\w+)\.ipynb\)", intro)
+    assert linked == [p.stem for p in CHAPTERS], "intro.md must link every chapter, in order"
+    parts = yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"]
+    for part in parts:
+        if any(c["file"].startswith("chapters/") for c in part["chapters"]):
+            assert part["caption"] in intro, f"intro.md does not name the part {part['caption']!r}"
 
 
 def test_exercise_and_theorem_labels_are_unique_across_the_book():
