@@ -14,7 +14,7 @@ JB := $(BIN)/jupyter-book build . -W -n --keep-going
 GRADE_SAMPLE ?= chapters/01_what_is_an_objective.ipynb
 SUBMISSIONS ?= submissions
 
-.PHONY: help venv test unit verify book serve browser pdf student grade outputs bench lint lab clean
+.PHONY: help venv test unit typecheck verify book serve browser pdf student grade outputs bench compile-check wheel-test lint lab clean
 
 help:
 	@echo "make test     unit tests, doctests and nbval on every chapter (each executed once), then the book,"
@@ -26,6 +26,9 @@ help:
 	@echo "make grade    grade the notebooks in SUBMISSIONS=folder (one subfolder per student): _build/grades.csv"
 	@echo "make outputs  re-execute every chapter in place to refresh its stored outputs"
 	@echo "make bench    time objlib against the implementations users would otherwise call"
+	@echo "make compile-check  every objective under torch.compile(fullgraph=True) against eager (minutes)"
+	@echo "make wheel-test     build the wheel, install it in a fresh venv, test the installed package"
+	@echo "make typecheck      mypy over objlib's type hints"
 	@echo "make lint     ruff over the library, tests, benchmarks and notebooks"
 	@echo "make lab      open the chapters in JupyterLab"
 
@@ -46,13 +49,16 @@ unit: venv
 	  --ignore tests/test_student_edition.py --ignore tests/test_pdf.py \
 	  --doctest-modules objlib tests $(NBVAL) chapters
 
-test: unit
+test: unit typecheck
 	$(MAKE) book
 	$(BIN)/python -m pytest -m browser tests/test_book_browser.py
 	$(MAKE) student
 	$(BIN)/python -m pytest tests/test_student_edition.py
 	$(MAKE) pdf
 	$(BIN)/python -m pytest tests/test_pdf.py
+
+typecheck: venv
+	$(BIN)/mypy
 
 # The book is built from the notebooks' stored outputs, never re-executed by Jupyter Book: first
 # every notebook whose outputs nbval has not checked since it (or objlib, or the pins) last changed
@@ -93,6 +99,14 @@ outputs: venv
 
 bench: venv
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_self_supervised.py  # the 2-process losses against one process
+
+compile-check: venv
+	$(BIN)/python tools/check_compiled.py
+
+# objlib as a practitioner installs it: wheel and sdist, a fresh venv, tests against the installed copy.
+wheel-test: venv
+	PYTHON=$(BIN)/python tools/test_wheel.sh
 
 lint: venv
 	$(BIN)/ruff check objlib tests benchmarks tools chapters _ext

@@ -17,6 +17,7 @@ Modules mirror the book's chapters::
     objlib.meta             chapter 13  MAML inner and outer steps, sinusoid tasks
     objlib.optim            chapter 13  Lion
     objlib.envs             chapters 9, 12  small Gymnasium environments (needs objlib[rl])
+    objlib.gaming           chapter 12  best-of-n selection and its KL (Goodhart curves)
 
 Every function takes tensors (NumPy arrays and sequences are converted), follows
 ``torch.nn.functional``'s ``(input, target)`` order and ``reduction`` keyword, and refuses
@@ -52,6 +53,7 @@ _SUBMODULES = (
     "meta",
     "optim",
     "envs",
+    "gaming",
     "plotting",
 )
 

@@ -277,14 +277,14 @@ def maml_outer_step(
         return lambda p: loss_fn(run(p, x), y)
 
     meta_optimizer.zero_grad()
-    total = 0.0
+    query_losses = []
     for x_support, y_support, x_query, y_query in tasks:
         adapted = _unroll(params, support_loss(x_support, y_support), inner_lr, inner_steps, first_order)
         query_loss = _check_loss(loss_fn(run(adapted, x_query), y_query))
         (query_loss / len(tasks)).backward()
-        total = total + query_loss.detach()
+        query_losses.append(query_loss.detach())
     meta_optimizer.step()
-    return total / len(tasks)
+    return torch.stack(query_losses).mean()
 
 
 # ---------------------------------------------------------------------------------------

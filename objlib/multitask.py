@@ -261,6 +261,8 @@ class UncertaintyWeighting(nn.Module):
     1.5493
     """
 
+    factors: torch.Tensor  # a buffer: 1/2 (regression) or 1 (classification) per task
+
     def __init__(self, num_tasks: int, *, forms: Sequence[str] | None = None):
         super().__init__()
         self.num_tasks = check_int(num_tasks, "num_tasks", low=1)
@@ -336,6 +338,8 @@ class GradNorm(nn.Module):
     3.0579
     """
 
+    initial_losses: torch.Tensor | None  # a buffer, set on the first call
+
     def __init__(self, num_tasks: int, *, alpha: float = 1.5):
         super().__init__()
         self.num_tasks = check_int(num_tasks, "num_tasks", low=1)
@@ -362,12 +366,12 @@ class GradNorm(nn.Module):
             raise TypeError("shared_params must be a tensor or an iterable of tensors that require grad")
         if not losses.requires_grad:
             raise ValueError("losses must be attached to the graph of shared_params (they do not require grad)")
-        norms = []
+        task_norms = []
         for k in range(self.num_tasks):
             grads = torch.autograd.grad(losses[k], params, retain_graph=True, allow_unused=True)
             squares = [g.detach().pow(2).sum() for g in grads if g is not None]
-            norms.append(torch.stack(squares).sum().sqrt() if squares else losses.new_zeros(()))
-        norms = torch.stack(norms).to(self.weights.dtype)
+            task_norms.append(torch.stack(squares).sum().sqrt() if squares else losses.new_zeros(()))
+        norms = torch.stack(task_norms).to(self.weights.dtype)
         self.grad_norms = norms
         current = losses.detach().to(self.weights.dtype)
         if self.initial_losses is None:

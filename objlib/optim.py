@@ -42,7 +42,7 @@ def _lion_foreach(params, grads, exp_avgs, *, lr, beta1, beta2, weight_decay, ma
         bucket[2].append(m)
     for ps, gs, ms in groups.values():
         if maximize:
-            gs = torch._foreach_neg(gs)
+            gs = list(torch._foreach_neg(gs))
         if weight_decay != 0:
             torch._foreach_mul_(ps, 1 - lr * weight_decay)
         cs = torch._foreach_lerp(ms, gs, 1 - beta1)
@@ -132,7 +132,7 @@ class Lion(torch.optim.Optimizer):
         super().add_param_group(param_group)
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:  # type: ignore[override]
         """Take one step; ``closure`` re-evaluates the loss (with gradients) and is returned."""
         loss = None
         if closure is not None:

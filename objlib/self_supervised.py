@@ -198,9 +198,9 @@ def _gather(x: torch.Tensor, group, name: str, batch_size: int) -> torch.Tensor:
         mine = torch.tensor(batch_size, device=x.device)
         sizes = [torch.empty_like(mine) for _ in range(dist.get_world_size(group))]
         dist.all_gather(sizes, mine, group=group)
-        sizes = [int(size) for size in sizes]
-        if len(set(sizes)) > 1:
-            raise ValueError(f"{name} must have the same batch size on every rank, got sizes {sizes} by rank")
+        counts = [int(size) for size in sizes]
+        if len(set(counts)) > 1:
+            raise ValueError(f"{name} must have the same batch size on every rank, got sizes {counts} by rank")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*all_gather is deprecated", category=FutureWarning)
         return torch.cat(dist_functional.all_gather(x, group=group))

@@ -60,7 +60,8 @@ CONTRACT = {
         "policy_evaluation",
         "value_iteration",
     ],
-    "envs": ["MultiArmedBandit", "ShortCorridor", "BoatRace"],
+    "envs": ["MultiArmedBandit", "ShortCorridor", "BoatRace", "BlockStack"],
+    "gaming": ["best_of_n_probs", "best_of_n_kl"],
     "preference": [
         "sequence_log_probs",
         "bradley_terry_loss",
@@ -95,7 +96,9 @@ WITHOUT_REDUCTION |= {"uniformity"}
 WITHOUT_REDUCTION |= {"linear_beta_schedule", "cosine_beta_schedule", "q_sample"}
 # Returns, values and solvers of chapter 9 (per-step tensors, not losses), the environments.
 WITHOUT_REDUCTION |= {"discounted_returns", "gae", "soft_optimal_policy", "soft_value", "policy_evaluation"}
-WITHOUT_REDUCTION |= {"value_iteration", "MultiArmedBandit", "ShortCorridor", "BoatRace"}
+WITHOUT_REDUCTION |= {"value_iteration", "MultiArmedBandit", "ShortCorridor", "BoatRace", "BlockStack"}
+# Chapter 12's best-of-n distribution and its KL are not losses.
+WITHOUT_REDUCTION |= {"best_of_n_probs", "best_of_n_kl"}
 # Per-sequence quantities of chapter 10 that the losses take as input.
 WITHOUT_REDUCTION |= {"sequence_log_probs", "kl_penalized_reward", "implicit_reward"}
 # Chapter 11 combines losses that are already reduced; chapter 13's steps, tasks and optimiser.
