@@ -49,6 +49,7 @@ from ._checks import (
 
 __all__ = [
     "kl",
+    "distillation_loss",
     "js",
     "wasserstein_1d",
     "sliced_wasserstein",
@@ -263,6 +264,90 @@ def kl(p: TensorLike, q: TensorLike, *, q_form: str = "probs", reduction: str = 
     else:
         raise ValueError(f"q_form must be one of {Q_FORMS}, got {q_form!r}")
     return reduce(rows, reduction)
+
+
+def _check_logits(x: torch.Tensor, name: str) -> None:
+    """Logits of a softmax: no NaN, no ``+inf``, a finite entry in every row (``-inf`` masks a class)."""
+    if not _checks.value_checks_enabled():
+        return
+    if bool(torch.isnan(x).any()):
+        raise ValueError(f"{name} must not contain NaN")
+    if bool((x == math.inf).any()):
+        raise ValueError(f"{name} must not contain +inf: its softmax is undefined")
+    if not bool(torch.isfinite(x).any(dim=-1).all()):
+        raise ValueError(f"{name} must have a finite logit in every row")
+
+
+def distillation_loss(
+    student_logits: TensorLike,
+    teacher_logits: TensorLike,
+    *,
+    temperature: float = 1.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Knowledge distillation: :math:`T^2` times the KL divergence of softened student from teacher.
+
+    With student logits :math:`z`, teacher logits :math:`v` and a temperature :math:`T > 0`,
+
+    .. math::
+
+        \ell(z, v) = T^2 \, \mathrm{KL}\bigl(\operatorname{softmax}(v / T) \,\big\|\,
+            \operatorname{softmax}(z / T)\bigr)
+        = T^2 \sum_k p^T_k \bigl(\log p^T_k - \log q^T_k\bigr),
+
+    :math:`p^T = \operatorname{softmax}(v/T)`, :math:`q^T = \operatorname{softmax}(z/T)`. A
+    temperature above 1 softens both distributions, so the student also learns how the teacher
+    ranks the wrong classes. The divergence alone has the gradient
+    :math:`(q^T - p^T) / T` with respect to the student's logits, whose size falls like
+    :math:`1/T^2` as :math:`T` grows; the factor :math:`T^2` makes it :math:`T\,(q^T - p^T)`,
+    of the same size for every :math:`T`, so that the term's weight against a hard-label
+    cross-entropy does not depend on :math:`T`. For large :math:`T` the loss tends to
+    :math:`\frac{1}{2C} \lVert (z - \bar z) - (v - \bar v) \rVert^2` over :math:`C` classes
+    (bars: row means), matching the centred logits, and its gradient to
+    :math:`((z - \bar z) - (v - \bar v)) / C`.
+
+    Args:
+        student_logits: the student's logits :math:`z`, shape ``(..., C)``, classes along the
+            last axis.
+        teacher_logits: the teacher's logits :math:`v`, the same shape (no broadcasting). The
+            gradient flows into them too if they require it: pass them detached to train the
+            student only, as Hinton et al. do.
+        temperature: :math:`T > 0`, applied to both.
+        reduction: ``"mean"`` (default) averages the per-example losses over every leading
+            axis (examples), ``"sum"`` adds them, ``"none"`` returns them with shape ``(...)``.
+
+    A logit of ``-inf`` masks a class (the teacher must mask it too, or the loss is
+    ``+inf``); NaN and ``+inf`` logits are refused with value checks on and give NaN with them
+    off. Computed with :func:`kl` in its logits form, so it stays finite and exact for logits
+    of :math:`\pm 10^4`. Hinton et al. add a weighted hard-label cross-entropy
+    (:func:`objlib.classification.cross_entropy`) to this term; that sum is left to the caller.
+
+    Agrees with ``T**2 * F.kl_div(F.log_softmax(z / T, -1), F.softmax(v / T, -1),
+    reduction="batchmean")`` and with :math:`T^2` times ``scipy.stats.entropy`` per row.
+
+    Hinton, Vinyals and Dean (2015), "Distilling the knowledge in a neural network".
+
+    >>> import torch
+    >>> teacher = torch.tensor([[2.0, 0.0, -2.0]])
+    >>> round(float(distillation_loss(torch.zeros(1, 3), teacher, temperature=2.0)), 4)  # scipy
+    1.0649
+    """
+    student = as_float_tensor(student_logits, "student_logits")
+    teacher = as_float_tensor(teacher_logits, "teacher_logits", like=student)
+    if student.dim() == 0:
+        raise ValueError("student_logits must hold the logits of each example along its last axis, got a scalar")
+    check_same_shape(student, teacher, "student_logits", "teacher_logits")
+    check_nonempty(student, "student_logits")
+    temperature = check_scalar(temperature, "temperature", low=0, low_inclusive=False)
+    if math.isinf(temperature):
+        raise ValueError("temperature must be finite, got inf")
+    check_reduction(reduction)
+    _check_logits(student, "student_logits")
+    _check_logits(teacher, "teacher_logits")
+    student, teacher = promote_floats(student, teacher)
+    soft_targets = torch.softmax(teacher / temperature, dim=-1)
+    rows = kl(soft_targets, student / temperature, q_form="logits", reduction="none")
+    return reduce(temperature**2 * rows, reduction)
 
 
 def js(p: TensorLike, q: TensorLike, *, reduction: str = "mean") -> torch.Tensor:
@@ -949,9 +1034,9 @@ def sinkhorn(
         and ``cost`` by automatic differentiation through the iterations.
 
     Warns:
-        :class:`objlib.ConvergenceWarning` (a ``UserWarning``) when it stops at ``max_iter``
-        with a violation above ``tol``, saying what was reached, as POT does. An unconverged
-        plan is not a coupling of ``a`` and ``b``, and its cost can lie below the exact optimum.
+        objlib.ConvergenceWarning: (a ``UserWarning``) when it stops at ``max_iter`` with a
+            violation above ``tol``, saying what was reached, as POT does. An unconverged plan
+            is not a coupling of ``a`` and ``b``, and its cost can lie below the exact optimum.
 
     Speed: small epsilons converge slowly (the rate of Sinkhorn degrades like
     :math:`1 - e^{-\max C / \varepsilon}`). On 10 x 10 random costs in [0, 1] at epsilon =

@@ -1,6 +1,6 @@
 r"""Small Gymnasium environments written for the book (chapters 9 and 12).
 
-Each class is a :class:`gymnasium.Env` that passes ``gymnasium.utils.env_checker.check_env``,
+Each class is a ``gymnasium.Env`` that passes ``gymnasium.utils.env_checker.check_env``,
 draws every random number from ``self.np_random`` (so ``reset(seed=...)`` makes an episode
 reproducible), and separates ``terminated`` (the task ended: a terminal state, whose value is
 0) from ``truncated`` (a time limit cut the episode: the state still has a value, and a
