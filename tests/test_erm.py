@@ -451,3 +451,60 @@ def test_linear_rule_risk_batched_matches_single_rules():
     assert torch.isfinite(w.grad).all()
     with pytest.raises(ValueError, match="bias"):
         mix.linear_rule_risk(w.detach(), b[:3])
+
+
+# ---------------------------------------------------------------------------------------
+# marginal mixtures: the best rule on some coordinates, and an approximation error
+# ---------------------------------------------------------------------------------------
+
+
+def test_marginal_risks_equal_the_full_mixture_with_zero_weights():
+    mix = erm.GaussianMixture2([1.0, 0.5, -0.3], [-0.5, -0.5, 0.4], std=0.9, prior_pos=0.35)
+    g = torch.Generator().manual_seed(11)
+    w = torch.randn(6, 2, generator=g, dtype=F64)
+    b = torch.randn(6, generator=g, dtype=F64)
+    full_w = torch.zeros(6, 3, dtype=F64)
+    full_w[:, [0, 2]] = w
+    torch.testing.assert_close(
+        mix.marginal([0, 2]).linear_rule_risk(w, b), mix.linear_rule_risk(full_w, b), rtol=0, atol=1e-15
+    )
+    sub = mix.marginal(1)
+    assert sub.dim == 1 and sub.std == mix.std and sub.prior_pos == mix.prior_pos
+    assert sub.mean_pos.tolist() == [0.5] and sub.mean_neg.tolist() == [-0.5]
+
+
+@pytest.mark.parametrize("coordinate", [0, 1])
+def test_marginal_bayes_risk_is_the_least_risk_of_rules_on_one_coordinate(coordinate):
+    mp, mn, s, p = [1.0, 0.5], [-0.5, -0.5], 1.0, 0.35
+    mix = erm.GaussianMixture2(mp, mn, std=s, prior_pos=p)
+    marginal_bayes = float(mix.marginal(coordinate).bayes_risk())
+    # reference: integrate min of the two class densities of x_coordinate with scipy
+    fp, fn = _densities(mp[coordinate], mn[coordinate], s, p)
+    lo, hi = min(mp[coordinate], mn[coordinate]) - 12 * s, max(mp[coordinate], mn[coordinate]) + 12 * s
+    by_quad, _ = integrate.quad(lambda t: min(fp(t), fn(t)), lo, hi, limit=200, epsabs=1e-13, epsrel=1e-12)
+    assert marginal_bayes == pytest.approx(by_quad, abs=1e-9)
+    # no threshold on that coordinate (either orientation) does better, on the full mixture
+    weights = torch.zeros(2 * 4001, 2, dtype=F64)
+    weights[:4001, coordinate], weights[4001:, coordinate] = 1.0, -1.0
+    cuts = torch.linspace(-6, 6, 4001, dtype=F64)
+    risks = mix.linear_rule_risk(weights, torch.cat([-cuts, cuts]))
+    assert float(risks.min()) >= marginal_bayes - 1e-12
+    assert float(risks.min()) == pytest.approx(marginal_bayes, abs=1e-6)
+    # reading one coordinate only costs something: the approximation error is positive
+    assert marginal_bayes > float(mix.bayes_risk()) + 1e-3
+    # all coordinates: the marginal is the mixture itself
+    assert float(mix.marginal([0, 1]).bayes_risk()) == pytest.approx(float(mix.bayes_risk()), abs=1e-15)
+
+
+def test_marginal_refuses():
+    mix = erm.GaussianMixture2([1.0, 0.5], [-0.5, -0.5])
+    with pytest.raises(ValueError, match="dims"):
+        mix.marginal(2)
+    with pytest.raises(ValueError, match="dims"):
+        mix.marginal([0, 0])
+    with pytest.raises(ValueError, match="dims"):
+        mix.marginal([])
+    with pytest.raises(TypeError, match="dims"):
+        mix.marginal(0.5)
+    with pytest.raises(TypeError, match="dims"):
+        mix.marginal(True)
