@@ -20,7 +20,15 @@ CONTRACT = {
         "focal",
     ],
     "metrics": ["accuracy", "f1_score", "expected_calibration_error", "recall_at_k"],
-    "divergences": ["kl", "js", "wasserstein_1d", "sinkhorn", "gaussian_kl", "sliced_wasserstein", "sinkhorn_divergence"],
+    "divergences": [
+        "kl",
+        "js",
+        "wasserstein_1d",
+        "sinkhorn",
+        "gaussian_kl",
+        "sliced_wasserstein",
+        "sinkhorn_divergence",
+    ],
     "ranking": ["pairwise_hinge", "ranknet", "lambdarank", "listnet", "dcg", "ndcg"],
     "structured": ["crf_log_partition", "crf_nll", "crf_decode", "structured_hinge"],
     "self_supervised": [
