@@ -19,6 +19,7 @@ and the negative class is whichever of ``-1`` or ``0`` the tensor uses. A tensor
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import torch
@@ -44,11 +45,14 @@ from ._checks import (
 __all__ = [
     "accuracy",
     "f1_score",
+    "f1_optimal_threshold",
+    "F1Threshold",
     "average_precision",
     "expected_calibration_error",
     "reliability_curve",
     "ReliabilityCurve",
     "plot_reliability_diagram",
+    "fit_temperature",
     "recall_at_k",
 ]
 
@@ -127,6 +131,34 @@ def _top_label(probs, labels) -> tuple[torch.Tensor, torch.Tensor]:
         confidence = _nan_where(confidence, _any_nan(probs, dim=1))
         correct = predicted == labels
     return confidence.detach(), correct
+
+
+def _ranked_binary(scores, labels, *, finite: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(N,) scores and binary labels, checked: the scores, the labels as bools, and whether any is NaN."""
+    scores = as_float_tensor(scores, "scores").detach()
+    check_ndim(scores, "scores", 1)
+    check_nonempty(scores, "scores")
+    (check_finite if finite else check_not_nan)(scores, "scores")
+    target = as_tensor(labels, "labels")
+    if target.shape != scores.shape:
+        raise ValueError(
+            f"scores and labels must have the same shape (no broadcasting), "
+            f"got scores: {tuple(scores.shape)} and labels: {tuple(target.shape)}"
+        )
+    return scores, _binary_positive(target, "labels"), _any_nan(scores) | _any_nan(target)
+
+
+def _counts_at_thresholds(scores: torch.Tensor, positive: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Each distinct score as a threshold, highest first, with the TP and positive-prediction counts
+    of the rule ``score >= threshold`` (tied scores enter together)."""
+    order = torch.argsort(scores, descending=True, stable=True)
+    sorted_scores = scores[order]
+    tp = positive[order].to(scores.dtype).cumsum(0)
+    predicted = torch.arange(1, scores.numel() + 1, dtype=scores.dtype, device=scores.device)
+    # The last position of each run of tied scores is where a threshold ends.
+    last_of_tie = torch.ones_like(positive)
+    last_of_tie[:-1] = sorted_scores[1:] != sorted_scores[:-1]
+    return sorted_scores[last_of_tie], tp[last_of_tie], predicted[last_of_tie]
 
 
 def _bin_index(confidence: torch.Tensor, n_bins: int) -> torch.Tensor:
@@ -214,6 +246,52 @@ def f1_score(pred_labels: TensorLike, labels: TensorLike, *, zero_division: floa
     return _nan_where(2 * tp / denominator, nan)
 
 
+class F1Threshold(NamedTuple):
+    """The best threshold on a set of scores and the F1 it reaches (see :func:`f1_optimal_threshold`)."""
+
+    threshold: torch.Tensor
+    f1: torch.Tensor
+
+
+def f1_optimal_threshold(scores: TensorLike, labels: TensorLike) -> F1Threshold:
+    r"""The threshold on ``scores`` whose decisions have the largest F1 on the given data.
+
+    .. math::
+
+        t^* = \arg\max_{t} F_1\bigl(\mathbb 1[s_i \ge t],\ y_i\bigr),
+        \qquad t \in \{s_1, \dots, s_N\}
+
+    F1 is not an average of per-example losses, so the threshold that maximises it is not the
+    one that maximises accuracy: plug-in classifiers estimate :math:`P(y = 1 \mid x)` (or any
+    score that ranks like it) and then choose the threshold on held-out data, and for
+    calibrated probabilities the best threshold is half the best F1 (Lipton, Elkan and
+    Naryanaswamy 2014). Every distinct score is tried as the threshold ("predict positive
+    when ``score >= t``"), so tied scores are always decided together; among thresholds with
+    equal F1 the largest wins (the fewest positive predictions).
+
+    ``scores`` (N,) real (probabilities, logits, any score where larger means "more
+    positive"); ``labels`` (N,) binary, positive class 1 (see the module docstring).
+    Returns an :class:`F1Threshold` ``(threshold, f1)`` of 0-dim tensors in the floating
+    dtype of ``scores``; ``f1`` equals ``f1_score(scores >= threshold, labels)``. Without a
+    positive label F1 is 0 for every threshold that predicts a positive and both are NaN,
+    as :func:`average_precision` gives. One sort, O(N log N).
+
+    >>> # thresholds 0.8, 0.4, 0.35, 0.1 give F1 = 2/3, 1/2, 4/5, 2/3
+    >>> best = f1_optimal_threshold([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+    >>> round(float(best.threshold), 6), round(float(best.f1), 6)
+    (0.35, 0.8)
+    """
+    scores, positive, nan_data = _ranked_binary(scores, labels, finite=False)
+    n_pos = positive.sum().to(scores.dtype)
+    if float(n_pos) == 0 or bool(nan_data):
+        nan = scores.new_tensor(torch.nan)  # no positive, or NaN data (with value checks off)
+        return F1Threshold(nan, nan.clone())
+    thresholds, tp, predicted = _counts_at_thresholds(scores, positive)
+    f1 = 2 * tp / (predicted + n_pos)  # 2 TP / (2 TP + FP + FN)
+    best = int(torch.argmax(f1))  # the first maximum: the largest threshold
+    return F1Threshold(thresholds[best], f1[best])
+
+
 def average_precision(scores: TensorLike, labels: TensorLike) -> torch.Tensor:
     r"""Average precision: the area under the precision-recall curve, as a step sum.
 
@@ -236,29 +314,11 @@ def average_precision(scores: TensorLike, labels: TensorLike) -> torch.Tensor:
     >>> round(float(average_precision([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])), 6)  # sklearn's example
     0.833333
     """
-    scores = as_float_tensor(scores, "scores").detach()
-    check_ndim(scores, "scores", 1)
-    check_nonempty(scores, "scores")
-    check_finite(scores, "scores")
-    target = as_tensor(labels, "labels")
-    if target.shape != scores.shape:
-        raise ValueError(
-            f"scores and labels must have the same shape (no broadcasting), "
-            f"got scores: {tuple(scores.shape)} and labels: {tuple(target.shape)}"
-        )
-    positive = _binary_positive(target, "labels")
+    scores, positive, nan_data = _ranked_binary(scores, labels, finite=True)
     n_pos = positive.sum()
-    if int(n_pos) == 0 or bool(_any_nan(scores) | _any_nan(target)):
+    if int(n_pos) == 0 or bool(nan_data):
         return scores.new_tensor(torch.nan)  # no positive, or NaN data (with value checks off)
-    order = torch.argsort(scores, descending=True, stable=True)
-    sorted_scores = scores[order]
-    hits = positive[order].to(scores.dtype)
-    tp = hits.cumsum(0)
-    predicted = torch.arange(1, scores.numel() + 1, dtype=scores.dtype, device=scores.device)
-    # The last position of each run of tied scores is where a threshold ends.
-    last_of_tie = torch.ones_like(positive[order])
-    last_of_tie[:-1] = sorted_scores[1:] != sorted_scores[:-1]
-    tp, predicted = tp[last_of_tie], predicted[last_of_tie]
+    _, tp, predicted = _counts_at_thresholds(scores, positive)
     precision = tp / predicted
     recall = tp / n_pos.to(scores.dtype)
     recall_step = torch.diff(recall, prepend=recall.new_zeros(1))
@@ -382,6 +442,99 @@ def plot_reliability_diagram(
     ax.set_xlabel("mean confidence in bin")
     ax.set_ylabel("accuracy in bin")
     return ax
+
+
+def _binary_as_two_logits(logits: torch.Tensor, labels) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,) logits of P(y = 1) as (N, 2) logits (0, s), and binary labels as indices 0/1."""
+    positive = _binary_positive(as_tensor(labels, "labels"), "labels")
+    return torch.stack([torch.zeros_like(logits), logits], dim=1), positive.long()
+
+
+def fit_temperature(
+    logits: TensorLike, labels: TensorLike, *, bounds: tuple[float, float] = (0.01, 100.0)
+) -> torch.Tensor:
+    r"""Temperature scaling: the temperature that minimises the negative log-likelihood.
+
+    .. math::
+
+        T^* = \arg\min_{T_{\min} \le T \le T_{\max}}\
+        \frac1N \sum_{i=1}^N -\log \operatorname{softmax}(z_i / T)_{y_i}
+
+    Guo et al. (2017) fit this single number on held-out data after training; dividing the
+    logits by it changes no decision (the arg-max is the same) but can repair the
+    calibration of an over-confident (:math:`T > 1`) or under-confident (:math:`T < 1`)
+    model. The objective is convex in :math:`\beta = 1/T` (a log-sum-exp of functions
+    linear in :math:`\beta` minus a linear one), so its derivative, the mean over examples of
+    :math:`\mathbb E_{\operatorname{softmax}(\beta z_i)}[z] - z_{i, y_i}`, is increasing in
+    :math:`\beta`, and its root is found in float64 by Newton's method (the second derivative is
+    the mean variance of :math:`z` under the softmax), safeguarded by bisection. Where the unconstrained minimiser lies
+    outside ``bounds`` (logits with no signal want :math:`T \to \infty`, logits that rank
+    every example right want :math:`T \to 0`), the nearer bound is returned: by convexity
+    it is the constrained minimiser.
+
+    Args:
+        logits: (N, C) logits with ``labels`` (N,) class indices; or (N,) logits of
+            :math:`P(y = 1)` with ``labels`` (N,) binary (positive class 1, see the module
+            docstring), scaled as :math:`\sigma(s / T)`.
+        bounds: :math:`(T_{\min}, T_{\max})`, with :math:`0 < T_{\min} < T_{\max}`.
+
+    Returns a 0-dim tensor in the floating dtype of ``logits``, with no autograd history.
+    With value checks off, NaN logits give a NaN temperature.
+
+    >>> # one example, logits (2, 0), label 0: the likelihood grows as T falls, to the bound
+    >>> float(fit_temperature([[2.0, 0.0]], [0], bounds=(0.5, 4.0)))
+    0.5
+    >>> round(float(fit_temperature([[2.0, 0.0], [2.0, 0.0]], [0, 1])), 6)  # softmax(z / T) = (1/2, 1/2)
+    100.0
+    """
+    t_min = check_scalar(bounds[0], "bounds", low=0.0, low_inclusive=False)
+    t_max = check_scalar(bounds[1], "bounds", low=t_min, low_inclusive=False)
+    logits = as_float_tensor(logits, "logits").detach()
+    check_ndim(logits, "logits", (1, 2))
+    check_nonempty(logits, "logits")
+    check_finite(logits, "logits")
+    dtype = logits.dtype
+    if logits.dim() == 1:
+        _, labels_t = _predictions_and_labels(logits, labels, "logits")
+        z, index = _binary_as_two_logits(logits, labels_t)
+    else:
+        if logits.shape[1] < 2:
+            raise ValueError(f"logits must hold at least 2 classes along axis 1, got shape {tuple(logits.shape)}")
+        _, labels_t = _predictions_and_labels(logits, labels, "logits")
+        index = as_index_tensor(labels_t.detach(), "labels")
+        check_class_indices(index, logits.shape[1], "labels")
+        z = logits
+    if bool(_any_nan(z)):  # value checks off: no temperature is known
+        return logits.new_tensor(torch.nan)
+    z = z.to(torch.float64)
+    true_logit = z.gather(1, index.to(z.device).unsqueeze(1)).squeeze(1)
+
+    def slope_and_curvature(beta: float) -> tuple[float, float]:
+        # d/d(beta) and d2/d(beta)2 of the mean NLL of softmax(beta z): E[z] - z_y and Var[z]
+        p = torch.softmax(beta * z, dim=1)
+        mean = (p * z).sum(dim=1)
+        variance = (p * (z - mean[:, None]).square()).sum(dim=1)
+        return float((mean - true_logit).mean()), float(variance.mean())
+
+    lo, hi = 1 / t_max, 1 / t_min  # the bracket in beta = 1 / T
+    if slope_and_curvature(lo)[0] >= 0:
+        return torch.tensor(t_max, dtype=dtype, device=logits.device)
+    if slope_and_curvature(hi)[0] <= 0:
+        return torch.tensor(t_min, dtype=dtype, device=logits.device)
+    beta = math.sqrt(lo * hi)
+    for _ in range(200):  # Newton's method, kept inside the bracket by bisection (in log beta)
+        slope, curvature = slope_and_curvature(beta)
+        if slope < 0:
+            lo = beta
+        else:
+            hi = beta
+        step = beta - slope / curvature if curvature > 0 else math.nan
+        if abs(step - beta) <= 4 * math.ulp(beta):  # converged: the step is rounding noise
+            break
+        if not lo < step < hi:  # outside the bracket (or no curvature): bisect instead
+            step = math.sqrt(lo * hi)
+        beta = step
+    return torch.tensor(1 / beta, dtype=dtype, device=logits.device)
 
 
 # ---------------------------------------------------------------------------------------

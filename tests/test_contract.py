@@ -19,7 +19,14 @@ CONTRACT = {
         "cross_entropy",
         "focal",
     ],
-    "metrics": ["accuracy", "f1_score", "expected_calibration_error", "recall_at_k"],
+    "metrics": [
+        "accuracy",
+        "f1_score",
+        "expected_calibration_error",
+        "recall_at_k",
+        "f1_optimal_threshold",
+        "fit_temperature",
+    ],
     "divergences": [
         "kl",
         "js",

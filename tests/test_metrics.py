@@ -113,6 +113,106 @@ def test_f1_refuses(pred, labels, kwargs, match):
 
 
 # ---------------------------------------------------------------------------------------
+# the F1-optimal threshold
+# ---------------------------------------------------------------------------------------
+
+
+def best_threshold_reference(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Every distinct score as the threshold of 'score >= t', scored by scikit-learn; the largest t wins ties."""
+    best_t, best_f1 = None, -1.0
+    for t in sorted(set(scores.tolist()), reverse=True):
+        f1 = sklearn.metrics.f1_score(labels, (scores >= t).astype(int), zero_division=0.0)
+        if f1 > best_f1 + 1e-15:
+            best_t, best_f1 = t, f1
+    return best_t, best_f1
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_f1_optimal_threshold_matches_brute_force(ties):
+    g = torch.Generator().manual_seed(11)
+    for _ in range(15):
+        n = int(torch.randint(2, 80, (1,), generator=g))
+        labels = (torch.rand(n, generator=g) < 0.3).long()
+        labels[0] = 1
+        scores = torch.randn(n, generator=g, dtype=F64) + labels
+        if ties:
+            scores = scores.round()
+        best = metrics.f1_optimal_threshold(scores, labels)
+        t_ref, f1_ref = best_threshold_reference(scores.numpy(), labels.numpy())
+        assert best.threshold.dtype == best.f1.dtype == F64
+        assert float(best.threshold) == t_ref
+        assert float(best.f1) == pytest.approx(f1_ref, abs=1e-12)
+        assert float(best.f1) == pytest.approx(
+            float(metrics.f1_score(scores >= best.threshold, labels.double())), abs=1e-15
+        )
+
+
+def test_f1_optimal_threshold_matches_the_precision_recall_curve():
+    g = torch.Generator().manual_seed(12)
+    scores = torch.rand(2000, generator=g, dtype=F64)
+    labels = (torch.rand(2000, generator=g, dtype=F64) < scores**3).long()
+    precision, recall, _ = sklearn.metrics.precision_recall_curve(labels.numpy(), scores.numpy())
+    with np.errstate(invalid="ignore"):
+        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+    assert float(metrics.f1_optimal_threshold(scores, labels).f1) == pytest.approx(f1.max(), abs=1e-12)
+
+
+def test_f1_optimal_threshold_properties():
+    g = torch.Generator().manual_seed(13)
+    scores = torch.randn(300, generator=g, dtype=F64)
+    labels = torch.where(torch.rand(300, generator=g, dtype=F64) < torch.sigmoid(2 * scores), 1, -1)
+    best = metrics.f1_optimal_threshold(scores, labels)
+    # a strictly increasing transform moves the threshold with it and keeps the F1
+    moved = metrics.f1_optimal_threshold(torch.exp(scores) + 3, labels)
+    assert float(moved.threshold) == pytest.approx(math.exp(float(best.threshold)) + 3, rel=1e-14)
+    assert float(moved.f1) == float(best.f1)
+    # the {0, 1} and bool codings agree with {-1, +1}; no threshold does better than the best
+    assert metrics.f1_optimal_threshold(scores, labels == 1) == best
+    assert all(float(metrics.f1_score(scores >= t, labels.double())) <= float(best.f1) + 1e-15 for t in scores)
+
+
+def test_f1_optimal_threshold_of_calibrated_probabilities_is_half_the_best_f1():
+    # Lipton, Elkan and Naryanaswamy (2014): for calibrated probabilities, t* = F1* / 2
+    g = torch.Generator().manual_seed(14)
+    probs = torch.sigmoid(2 * torch.randn(200_000, generator=g, dtype=F64) - 2)
+    labels = (torch.rand(200_000, generator=g, dtype=F64) < probs).long()
+    best = metrics.f1_optimal_threshold(probs, labels)
+    assert float(best.threshold) == pytest.approx(float(best.f1) / 2, abs=0.01)
+
+
+def test_f1_optimal_threshold_without_positives_or_with_nan():
+    best = metrics.f1_optimal_threshold([0.2, 0.7], [0, 0])
+    assert math.isnan(float(best.threshold)) and math.isnan(float(best.f1))
+    with pytest.raises(ValueError, match="scores"):
+        metrics.f1_optimal_threshold([float("nan"), 0.7], [0, 1])
+    with objlib.value_checks(False):
+        best = metrics.f1_optimal_threshold([float("nan"), 0.7], [0, 1])
+    assert math.isnan(float(best.threshold)) and math.isnan(float(best.f1))
+
+
+def test_f1_optimal_threshold_dtypes():
+    best = metrics.f1_optimal_threshold(
+        torch.tensor([0.2, 0.7], dtype=torch.float32), torch.tensor([0.0, 1.0], dtype=F64)
+    )
+    assert best.threshold.dtype == torch.float32 and float(best.threshold) == pytest.approx(0.7)
+    assert metrics.f1_optimal_threshold([1, 3, 2], [0, 1, 1]).threshold.dtype == torch.get_default_dtype()
+
+
+@pytest.mark.parametrize(
+    "scores, labels, match",
+    [
+        ([0.1, 0.2], [1, 2], "labels"),
+        ([0.1, 0.2], [1, -1, 1], "labels"),
+        ([[0.1, 0.2]], [[1, 0]], "scores"),
+        ([], [], "scores"),
+    ],
+)
+def test_f1_optimal_threshold_refuses(scores, labels, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.f1_optimal_threshold(scores, labels)
+
+
+# ---------------------------------------------------------------------------------------
 # average precision
 # ---------------------------------------------------------------------------------------
 
@@ -296,6 +396,110 @@ def test_value_checks_switch_skips_probability_check():
 
 
 # ---------------------------------------------------------------------------------------
+# temperature scaling
+# ---------------------------------------------------------------------------------------
+
+
+def temperature_reference(logits: np.ndarray, labels: np.ndarray, bounds=(0.01, 100.0)) -> float:
+    """scipy's bounded scalar minimiser of the mean NLL of softmax(z / T), over log T."""
+    import scipy.optimize
+    import scipy.special
+
+    def nll(log_t):
+        z = logits / np.exp(log_t)
+        return np.mean(scipy.special.logsumexp(z, axis=1) - z[np.arange(len(labels)), labels])
+
+    result = scipy.optimize.minimize_scalar(
+        nll, bounds=np.log(bounds), method="bounded", options={"xatol": 1e-12, "maxiter": 2000}
+    )
+    return float(np.exp(result.x))
+
+
+def overconfident_logits(n: int, classes: int, scale: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labels drawn from softmax(z) and logits scale * z: the right temperature is `scale`."""
+    g = torch.Generator().manual_seed(seed)
+    z = 1.5 * torch.randn(n, classes, generator=g, dtype=F64)
+    labels = torch.multinomial(torch.softmax(z, dim=1), 1, generator=g).squeeze(1)
+    return scale * z, labels
+
+
+@pytest.mark.parametrize(("classes", "scale"), [(2, 0.5), (4, 2.0), (10, 3.0)])
+def test_fit_temperature_matches_scipy(classes, scale):
+    logits, labels = overconfident_logits(3000, classes, scale, seed=classes)
+    out = metrics.fit_temperature(logits, labels)
+    assert out.dtype == F64 and not out.requires_grad
+    assert float(out) == pytest.approx(temperature_reference(logits.numpy(), labels.numpy()), rel=1e-7)
+    assert float(out) == pytest.approx(scale, rel=0.1)  # it undoes the over- or under-confidence
+
+
+def test_fit_temperature_is_a_stationary_point_of_the_nll():
+    logits, labels = overconfident_logits(2000, 5, 2.5, seed=21)
+    temperature = metrics.fit_temperature(logits, labels).requires_grad_()
+    nll = torch.nn.functional.cross_entropy(logits / temperature, labels)
+    (slope,) = torch.autograd.grad(nll, temperature)
+    assert abs(float(slope)) < 1e-10
+
+
+def test_fit_temperature_binary_is_the_two_column_case():
+    g = torch.Generator().manual_seed(22)
+    s = 4 * torch.randn(1500, generator=g, dtype=F64)
+    labels = (torch.rand(1500, generator=g, dtype=F64) < torch.sigmoid(s / 4)).long()
+    binary = metrics.fit_temperature(s, labels)
+    two_column = metrics.fit_temperature(torch.stack([torch.zeros_like(s), s], dim=1), labels)
+    assert float(binary) == pytest.approx(float(two_column), rel=1e-12)
+    assert float(metrics.fit_temperature(s, 2 * labels - 1)) == float(binary)
+    assert float(binary) == pytest.approx(4.0, rel=0.15)
+
+
+def test_fit_temperature_scales_with_the_logits_and_keeps_decisions():
+    logits, labels = overconfident_logits(1000, 3, 1.0, seed=23)
+    t1 = metrics.fit_temperature(logits, labels)
+    t7 = metrics.fit_temperature(7 * logits, labels)
+    assert float(t7) == pytest.approx(7 * float(t1), rel=1e-9)
+    assert torch.equal((logits / t1).argmax(1), logits.argmax(1))
+
+
+def test_fit_temperature_returns_the_nearer_bound_outside_the_bracket():
+    # no signal: the best T is infinite; every example right: the best T is 0
+    assert float(metrics.fit_temperature([[1.0, 0.0], [1.0, 0.0]], [0, 1], bounds=(0.1, 10.0))) == 10.0
+    assert float(metrics.fit_temperature([[1.0, 0.0], [0.0, 1.0]], [0, 1], bounds=(0.1, 10.0))) == pytest.approx(0.1)
+    logits, labels = overconfident_logits(1000, 3, 5.0, seed=24)
+    assert float(metrics.fit_temperature(logits, labels, bounds=(0.1, 2.0))) == 2.0
+
+
+def test_fit_temperature_dtypes_and_nan():
+    logits, labels = overconfident_logits(500, 3, 2.0, seed=25)
+    out32 = metrics.fit_temperature(logits.float(), labels)
+    assert out32.dtype == torch.float32
+    assert float(out32) == pytest.approx(float(metrics.fit_temperature(logits, labels)), rel=1e-5)
+    bad = logits.clone()
+    bad[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="logits"):
+        metrics.fit_temperature(bad, labels)
+    with objlib.value_checks(False):
+        assert math.isnan(float(metrics.fit_temperature(bad, labels)))
+
+
+@pytest.mark.parametrize(
+    "logits, labels, kwargs, match",
+    [
+        ([[1.0, 0.0]], [2], {}, "labels"),
+        ([[1.0, 0.0]], [0, 1], {}, "labels"),
+        ([1.0, 0.0], [0, 3], {}, "labels"),
+        ([[1.0], [0.5]], [0, 0], {}, "logits"),
+        ([[[1.0, 0.0]]], [0], {}, "logits"),
+        ([], [], {}, "logits"),
+        ([[float("inf"), 0.0]], [0], {}, "logits"),
+        ([[1.0, 0.0]], [0], {"bounds": (0.0, 1.0)}, "bounds"),
+        ([[1.0, 0.0]], [0], {"bounds": (2.0, 1.0)}, "bounds"),
+    ],
+)
+def test_fit_temperature_refuses(logits, labels, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.fit_temperature(logits, labels, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------
 # recall@k
 # ---------------------------------------------------------------------------------------
 
@@ -375,6 +579,8 @@ def test_metrics_read_labels_that_require_grad_without_warning():
         metrics.average_precision(scores, labels)
         metrics.expected_calibration_error(torch.sigmoid(scores), labels)
         metrics.recall_at_k(scores, labels, 3)
+        metrics.f1_optimal_threshold(scores, labels)
+        metrics.fit_temperature(scores, labels)
 
 
 def test_metrics_refuse_complex_input_by_name():
