@@ -4,6 +4,10 @@
   distillation setting (``p`` a fixed teacher, ``q`` the student's softmax, which gets the
   gradient), 4096 x 1000 float32; and the logits form ``kl(p, z, q_form="logits")`` with value
   checks off against ``F.kl_div(F.log_softmax(z, -1), p, reduction="batchmean")``.
+* ``distillation_loss``: Hinton et al.'s T^2-scaled loss at T = 4 from student and teacher
+  logits, 4096 x 1000 float32, forward + backward, against
+  ``T**2 * F.kl_div(F.log_softmax(z / T), F.softmax(v / T), reduction="batchmean")``, with value
+  checks off (the target) and on (their cost: two finiteness passes over the logits).
 * ``wasserstein_1d``: forward only against ``scipy.stats.wasserstein_distance`` (NumPy, not
   differentiable) on 2e5 float64 samples: equal sizes with uniform weights (the sorted-samples
   formula), and unequal sizes with weights (the general quantile-function merge). scipy runs
@@ -29,7 +33,7 @@ import torch.nn.functional as F
 from harness import Case
 
 import objlib
-from objlib.divergences import kl, sinkhorn, sliced_wasserstein, wasserstein_1d
+from objlib.divergences import distillation_loss, kl, sinkhorn, sliced_wasserstein, wasserstein_1d
 
 # stopThr=0 makes POT warn "Sinkhorn did not converge" on every call.
 warnings.filterwarnings("ignore", message="Sinkhorn did not converge")
@@ -100,7 +104,42 @@ def _objlib_sinkhorn(a, b, cost):
     return sinkhorn(a, b, cost, epsilon=SINKHORN_EPS, max_iter=SINKHORN_ITERS, tol=0.0)
 
 
+DISTILL_T = 4.0
+
+
+def _distillation_inputs():
+    g = torch.Generator().manual_seed(5)
+    teacher = torch.randn(4096, 1000, generator=g)
+    student = torch.randn(4096, 1000, generator=g).requires_grad_()
+    return student, teacher
+
+
+def _distillation_peer(student, teacher):
+    log_q = F.log_softmax(student / DISTILL_T, -1)
+    return DISTILL_T**2 * F.kl_div(log_q, F.softmax(teacher / DISTILL_T, -1), reduction="batchmean")
+
+
+def _distillation_checks_off(student, teacher):
+    with objlib.value_checks(False):
+        return distillation_loss(student, teacher, temperature=DISTILL_T)
+
+
 CASES = [
+    Case(
+        name="divergences.distillation_loss 4096x1000 f32 fwd+bwd, checks off",
+        make_inputs=_distillation_inputs,
+        ours=_distillation_checks_off,
+        peer=_distillation_peer,
+        peer_name="T^2 F.kl_div(log_softmax, softmax)",
+        target=1.2,
+    ),
+    Case(
+        name="divergences.distillation_loss 4096x1000 f32 fwd+bwd, checks on",
+        make_inputs=_distillation_inputs,
+        ours=lambda s, t: distillation_loss(s, t, temperature=DISTILL_T),
+        peer=_distillation_peer,
+        peer_name="T^2 F.kl_div(log_softmax, softmax)",
+    ),
     Case(
         name="divergences.kl 4096x1000 f32 fwd+bwd",
         make_inputs=_kl_inputs,

@@ -35,6 +35,7 @@ CONTRACT = {
         "gaussian_kl",
         "sliced_wasserstein",
         "sinkhorn_divergence",
+        "distillation_loss",
     ],
     "ranking": ["pairwise_hinge", "ranknet", "lambdarank", "listnet", "dcg", "ndcg"],
     "structured": ["crf_log_partition", "crf_nll", "crf_decode", "structured_hinge"],

@@ -18,6 +18,7 @@ import objlib
 from objlib._checks import ConvergenceWarning
 from objlib.divergences import (
     Q_FORMS,
+    distillation_loss,
     gaussian_kl,
     js,
     kl,
@@ -250,6 +251,142 @@ def test_kl_refuses_bad_input(p, q, match):
 def test_unknown_reduction_refused(fn):
     with pytest.raises(ValueError, match="reduction"):
         fn([0.5, 0.5], [0.5, 0.5], reduction="batchmean")
+
+
+# ---------------------------------------------------------------------------------------
+# distillation_loss
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 4.0])
+def test_distillation_loss_matches_torch_and_scipy(temperature):
+    g = torch.Generator().manual_seed(40)
+    z, v = 3 * torch.randn(2, 7, 5, generator=g, dtype=torch.float64)
+    t = temperature
+    ref = t**2 * F.kl_div(F.log_softmax(z / t, -1), F.softmax(v / t, -1), reduction="batchmean")
+    torch.testing.assert_close(distillation_loss(z, v, temperature=t), ref, rtol=1e-12, atol=1e-14)
+    rows = t**2 * scipy.stats.entropy(
+        scipy.special.softmax(v.numpy() / t, -1), scipy.special.softmax(z.numpy() / t, -1), axis=-1
+    )
+    torch.testing.assert_close(distillation_loss(z, v, temperature=t, reduction="none"), torch.tensor(rows))
+    torch.testing.assert_close(distillation_loss(z, v, temperature=t, reduction="sum"), torch.tensor(rows.sum()))
+
+
+def test_distillation_loss_reduces_over_every_leading_axis():
+    g = torch.Generator().manual_seed(41)
+    z, v = torch.randn(2, 3, 4, 6, generator=g, dtype=torch.float64)
+    rows = distillation_loss(z, v, temperature=2.0, reduction="none")
+    assert rows.shape == (3, 4)
+    torch.testing.assert_close(distillation_loss(z, v, temperature=2.0), rows.mean())
+    torch.testing.assert_close(rows[1], distillation_loss(z[1], v[1], temperature=2.0, reduction="none"))
+
+
+def test_distillation_loss_is_zero_exactly_when_logits_agree_up_to_a_shift():
+    g = torch.Generator().manual_seed(42)
+    v = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    shifts = torch.randn(6, 1, generator=g, dtype=torch.float64)
+    assert distillation_loss(v + shifts, v, temperature=3.0).abs() < 1e-14
+    other = v + 0.1 * torch.randn(6, 4, generator=g, dtype=torch.float64)
+    assert (distillation_loss(other, v, temperature=3.0, reduction="none") > 0).all()
+
+
+def test_distillation_loss_gradient_is_temperature_times_softmax_gap():
+    g = torch.Generator().manual_seed(43)
+    z = torch.randn(5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(5, 4, generator=g, dtype=torch.float64)
+    for t in (1.0, 2.0, 8.0):
+        (grad,) = torch.autograd.grad(distillation_loss(z, v, temperature=t, reduction="sum"), z)
+        expected = t * (torch.softmax(z.detach() / t, -1) - torch.softmax(v / t, -1))
+        torch.testing.assert_close(grad, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_distillation_loss_tends_to_matching_centred_logits_at_high_temperature():
+    # Hinton et al., section 2.1: for large T the loss is (1 / 2C) ||(z - mean z) - (v - mean v)||^2
+    g = torch.Generator().manual_seed(44)
+    z, v = torch.randn(2, 10, 6, generator=g, dtype=torch.float64)
+    gap = (z - z.mean(-1, keepdim=True)) - (v - v.mean(-1, keepdim=True))
+    limit = (gap**2).sum(-1) / (2 * 6)
+    errors = [
+        (distillation_loss(z, v, temperature=t, reduction="none") - limit).abs().max().item()
+        for t in (10.0, 100.0, 1000.0)
+    ]
+    assert errors[0] < 0.1 * limit.max() and errors[2] < 1e-3 * limit.max()
+    assert all(5 < big / small < 20 for big, small in zip(errors, errors[1:], strict=False))  # shrinks like 1/T
+    # and its gradient to the gap over C: the same size for every T, thanks to the factor T^2
+    leaf = z.clone().requires_grad_()
+    (grad,) = torch.autograd.grad(distillation_loss(leaf, v, temperature=1000.0, reduction="sum"), leaf)
+    torch.testing.assert_close(grad, gap / 6, rtol=0, atol=1e-3)
+
+
+def test_distillation_loss_is_exact_for_extreme_logits_and_masked_classes():
+    g = torch.Generator().manual_seed(45)
+    z = (1e4 * torch.randn(3, 5, generator=g, dtype=torch.float64)).requires_grad_()
+    v = 1e4 * torch.randn(3, 5, generator=g, dtype=torch.float64)
+    value = distillation_loss(z, v, temperature=2.0)
+    ref = 4 * F.kl_div(F.log_softmax(z.detach() / 2, -1), F.softmax(v / 2, -1), reduction="batchmean")
+    assert torch.isfinite(value) and abs(value.item() - ref.item()) <= 1e-12 * ref.item()
+    value.backward()
+    assert torch.isfinite(z.grad).all()
+    masked_v = torch.tensor([[1.0, -math.inf, 0.0]], dtype=torch.float64)
+    masked_z = torch.tensor([[0.0, -math.inf, 1.0]], dtype=torch.float64, requires_grad=True)
+    out = distillation_loss(masked_z, masked_v, temperature=2.0)
+    out.backward()
+    assert torch.isfinite(out) and torch.isfinite(masked_z.grad).all()
+    torch.testing.assert_close(
+        out, distillation_loss(masked_z.detach()[:, [0, 2]], masked_v[:, [0, 2]], temperature=2.0)
+    )
+    # the student rules out a class the teacher allows: infinite, as KL is
+    assert distillation_loss(masked_z.detach(), torch.zeros(1, 3), temperature=2.0).item() == math.inf
+
+
+def test_distillation_loss_gradcheck_in_both_arguments():
+    g = torch.Generator().manual_seed(46)
+    z = torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda z, v: distillation_loss(z, v, temperature=1.7, reduction="none"), (z, v))
+    assert torch.autograd.gradgradcheck(lambda z, v: distillation_loss(z, v, temperature=0.6), (z, v))
+
+
+def test_distillation_loss_promotes_dtypes_and_accepts_lists():
+    z32 = torch.tensor([[0.2, -1.0, 0.5]], dtype=torch.float32)
+    v64 = torch.tensor([[1.0, 0.0, -1.0]], dtype=torch.float64)
+    out = distillation_loss(z32, v64, temperature=2.0)
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, distillation_loss(z32.double(), v64, temperature=2.0))
+    assert distillation_loss([[0.2, -1.0, 0.5]], [[1.0, 0.0, -1.0]]).dtype == torch.get_default_dtype()
+
+
+def test_distillation_loss_nan_policy():
+    z = torch.tensor([[0.0, math.nan, 1.0]], dtype=torch.float64)
+    v = torch.tensor([[1.0, 0.0, -1.0]], dtype=torch.float64)
+    with pytest.raises(ValueError, match="student_logits must not contain NaN"):
+        distillation_loss(z, v)
+    with pytest.raises(ValueError, match="teacher_logits must not contain NaN"):
+        distillation_loss(v, z)
+    with objlib.value_checks(False):
+        assert torch.isnan(distillation_loss(z, v))
+        assert torch.isnan(distillation_loss(v, z))
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, error, match",
+    [
+        (([[0.0, 1.0]], [[0.0, 1.0, 2.0]]), {}, ValueError, "student_logits.*teacher_logits"),
+        ((1.0, 1.0), {}, ValueError, "student_logits must hold"),
+        ((torch.zeros(0, 3), torch.zeros(0, 3)), {}, ValueError, "student_logits"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"temperature": 0.0}, ValueError, "temperature"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"temperature": -2.0}, ValueError, "temperature"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"temperature": math.inf}, ValueError, "temperature"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"temperature": "2"}, TypeError, "temperature"),
+        (([[0.0, 1.0]], [[0.0, 1.0]]), {"reduction": "batchmean"}, ValueError, "reduction"),
+        (([[0.0, math.inf]], [[0.0, 1.0]]), {}, ValueError, r"student_logits must not contain \+inf"),
+        (([[0.0, 1.0]], [[-math.inf, -math.inf]]), {}, ValueError, "teacher_logits must have a finite logit"),
+        (([[0.0, 1.0j]], [[0.0, 1.0]]), {}, TypeError, "student_logits"),
+    ],
+)
+def test_distillation_loss_refuses_bad_input(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        distillation_loss(*args, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------
