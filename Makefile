@@ -49,7 +49,7 @@ unit: venv
 	  --ignore tests/test_student_edition.py --ignore tests/test_pdf.py \
 	  --doctest-modules objlib tests $(NBVAL) chapters
 
-test: unit typecheck
+test: unit typecheck lint
 	$(MAKE) book
 	$(BIN)/python -m pytest -m browser tests/test_book_browser.py
 	$(MAKE) student
