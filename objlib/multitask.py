@@ -313,8 +313,10 @@ class GradNorm(nn.Module):
     differentiated only with respect to the weights, so :math:`G_k = w_k \lVert \nabla_W
     L_k \rVert` with the norm held constant. After each update call :meth:`renormalise`,
     which rescales the weights to sum to :math:`K` (the paper's renormalisation; it also
-    undoes any drift of the overall scale). With :math:`\alpha = 0` the target is the same
-    for every task: equal gradient norms.
+    undoes any drift of the overall scale). It first raises any weight below ``min_weight``
+    to it: a large step on the weights can push one to zero or below, and a negative weight
+    would make the model *maximise* its task's loss. With :math:`\alpha = 0` the target is
+    the same for every task: equal gradient norms.
 
     Args:
         num_tasks: :math:`K \ge 1`.
@@ -328,7 +330,8 @@ class GradNorm(nn.Module):
         to the graph; ``shared_params`` a tensor or an iterable of tensors. The first call
         records :math:`L_k(0)` in ``initial_losses``; each call stores the unweighted
         norms :math:`\lVert \nabla_W L_k \rVert` in ``grad_norms``.
-        ``renormalise()``: :math:`w \leftarrow K w / \sum_k w_k`, in place.
+        ``renormalise(min_weight=1e-3)``: :math:`w \leftarrow \max(w, w_{\min})`, then
+        :math:`w \leftarrow K w / \sum_k w_k`, in place.
 
     >>> import torch
     >>> shared = torch.tensor([1.0, 2.0], requires_grad=True)
@@ -385,8 +388,11 @@ class GradNorm(nn.Module):
         return (weighted_norms - target).abs().sum()
 
     @torch.no_grad()
-    def renormalise(self) -> None:
-        """Rescale the weights in place to sum to the number of tasks (call after each update)."""
+    def renormalise(self, min_weight: float = 1e-3) -> None:
+        """Floor the weights at ``min_weight`` (> 0), then rescale them in place to sum to the
+        number of tasks (call after each update)."""
+        floor = check_scalar(min_weight, "min_weight", low=0.0, low_inclusive=False)
+        self.weights.clamp_(min=floor)
         self.weights.mul_(self.num_tasks / self.weights.sum())
 
 

@@ -333,6 +333,21 @@ def test_gradnorm_touches_only_its_weights_and_renormalises():
     torch.testing.assert_close(balancer.weights.detach(), torch.tensor([0.6, 1.5, 0.9], dtype=F64))
 
 
+def test_gradnorm_renormalise_keeps_every_weight_positive():
+    # A step that drives a weight below zero would make the model maximise that task's loss.
+    balancer = GradNorm(3).double()
+    with torch.no_grad():
+        balancer.weights.copy_(torch.tensor([-0.4, 1.0, 1.0]))
+    balancer.renormalise(min_weight=0.1)
+    torch.testing.assert_close(balancer.weights.detach(), torch.tensor([0.1, 1.0, 1.0], dtype=F64) * 3 / 2.1)
+    with torch.no_grad():
+        balancer.weights.copy_(torch.tensor([-1.0, -2.0, 0.0]))  # even all at once: no division by zero
+    balancer.renormalise()
+    torch.testing.assert_close(balancer.weights.detach(), torch.ones(3, dtype=F64))
+    with pytest.raises(ValueError, match="min_weight"):
+        balancer.renormalise(min_weight=0.0)
+
+
 def test_gradnorm_refuses_bad_input():
     W = torch.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(ValueError, match="alpha"):
