@@ -1,7 +1,7 @@
 """The back-matter pages cannot drift from the chapters, and a course's launch buttons work.
 
 - glossary.md: every `{term}` the book uses is defined there, and every entry names the chapter
-  that first uses the term, which must use it.
+  that develops the term, which must use it.
 - notation.md: every symbol is written in its chapter exactly as the table gives it, and every
   objlib argument (or function, or attribute) the table cites exists.
 - launch buttons: none by default (checked on the built book by tests/test_book_browser.py); with
@@ -51,8 +51,8 @@ def test_glossary_entries_are_alphabetical_and_name_a_chapter_that_uses_them():
     assert len(terms) >= 20
     assert list(terms) == sorted(terms, key=str.lower), "keep the glossary in alphabetical order"
     for term, definition in terms.items():
-        link = re.search(r"First used in \[Chapter (\d+)\]\((chapters/(\d\d)_\w+\.ipynb)\)\.", definition)
-        assert link, f"glossary: {term!r} does not end with 'First used in [Chapter N](chapters/NN_name.ipynb).'"
+        link = re.search(r"Developed in \[Chapter (\d+)\]\((chapters/(\d\d)_\w+\.ipynb)\)\.", definition)
+        assert link, f"glossary: {term!r} does not end with 'Developed in [Chapter N](chapters/NN_name.ipynb).'"
         number, path, prefix = link.groups()
         assert int(number) == int(prefix) and (ROOT / path).exists(), (
             f"glossary: {term!r} links {path} as Chapter {number}"
