@@ -49,6 +49,8 @@ def test_chapter_conventions(path):
     assert "objlib.seed_everything(" in _source(code[0]), "the first code cell seeds everything"
     assert all(c.get("execution_count") is not None for c in code), "every code cell has stored outputs"
     assert all(o.get("output_type") != "error" for c in code for o in c.get("outputs", [])), "stored errors"
+    long_lines = [line for c in code for line in _source(c).splitlines() if len(line) > 88]
+    assert not long_lines, f"code lines over 88 characters scroll sideways on a phone: {long_lines[:3]}"
     asserts = sum(len(re.findall(r"^\s*assert ", _source(c), flags=re.M)) for c in code)
     assert asserts >= 5, f"only {asserts} asserts: every checkable claim ends in an assert"
 
